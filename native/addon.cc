@@ -1,0 +1,15 @@
+// Registration only: each component adds its functions and classes to `exports`.
+#include <napi.h>
+
+#include "chunk_decoder.h"
+#include "chunk_encoder.h"
+#include "handshake.h"
+
+static Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  sluice::InitHandshake(env, exports);
+  sluice::InitChunkDecoder(env, exports);
+  sluice::InitChunkEncoder(env, exports);
+  return exports;
+}
+
+NODE_API_MODULE(sluice, Init)

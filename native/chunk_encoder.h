@@ -1,0 +1,10 @@
+#ifndef SLUICE_CHUNK_ENCODER_H
+#define SLUICE_CHUNK_ENCODER_H
+
+#include <napi.h>
+
+namespace sluice {
+void InitChunkEncoder(Napi::Env env, Napi::Object exports);
+}
+
+#endif

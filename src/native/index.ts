@@ -1,0 +1,108 @@
+/**
+ * The one place that loads the C++ addon (build/Release/sluice.node, built by node-gyp at
+ * `npm install`) and gives the rest of the code a typed API. Nothing else touches the
+ * `.node` file. The addon throws `Error`s with a `code` (see src/core/errors.ts).
+ */
+import { createRequire } from "node:module";
+import { fileURLToPath } from "node:url";
+import path from "node:path";
+
+/** A whole RTMP message as the chunk decoder assembles it (RTMP spec 5.3.1, 6.1). */
+export interface RawMessage {
+  /** Chunk stream id the message arrived on. */
+  csid: number;
+  /** Message type id (1..22 in the spec; relayed whatever it is). */
+  type: number;
+  /** Message stream id (little-endian on the wire). */
+  streamId: number;
+  /** Timestamp in ms, 32 bits as on the wire (the caller unwraps). */
+  timestamp: number;
+  payload: Buffer;
+}
+
+export interface ChunkDecoderOptions {
+  /** A message whose declared length exceeds this is an error, never an allocation. */
+  maxMessageSize: number;
+  /** Most chunk streams a peer may have in flight at once. */
+  maxChunkStreams: number;
+}
+
+export interface ChunkDecoder {
+  /**
+   * Feeds bytes in any pieces; returns the messages they complete, in order. Set Chunk
+   * Size (type 1) and Abort (type 2) are applied inside and also returned. Throws an
+   * Error with `code` ERR_RTMP_CHUNK_SIZE, ERR_RTMP_MESSAGE_TOO_LARGE, ERR_RTMP_CHUNK_STREAM
+   * or ERR_RTMP_CHUNK_LIMIT; after a throw the decoder is unusable.
+   */
+  push(data: Buffer): RawMessage[];
+  /** The peer's current chunk size. */
+  readonly chunkSize: number;
+}
+
+export interface HandshakeReply {
+  /** S0 + S1 + S2, 3073 bytes. */
+  s0s1s2: Buffer;
+  /** -1: simple handshake; 0 or 1: complex with that digest scheme. */
+  scheme: number;
+}
+
+interface Addon {
+  ChunkDecoder: new (maxMessageSize: number, maxChunkStreams: number) => ChunkDecoder;
+  encodeChunks(
+    csid: number,
+    type: number,
+    streamId: number,
+    timestamp: number,
+    payload: Buffer,
+    chunkSize: number,
+  ): Buffer;
+  handshakeServerReply(c0c1: Buffer): HandshakeReply;
+  handshakeValidateC1(c1: Buffer): number;
+  handshakeClientC0C1(complex: boolean): Buffer;
+  handshakeClientC2(s0s1s2: Buffer, c0c1: Buffer): Buffer;
+}
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const require = createRequire(import.meta.url);
+// src/native (vitest) and dist/native (compiled) are both two levels below the root.
+const addon = require(path.join(here, "..", "..", "build", "Release", "sluice.node")) as Addon;
+
+export function createChunkDecoder(opts: ChunkDecoderOptions): ChunkDecoder {
+  return new addon.ChunkDecoder(opts.maxMessageSize, opts.maxChunkStreams);
+}
+
+/**
+ * One message as its chunks for `chunkSize`: a type-0 header with the absolute timestamp
+ * then type-3 continuation headers (extended timestamp repeated on each, RTMP spec
+ * 5.3.1.3). The bytes depend only on the arguments, so one Buffer serves every player.
+ */
+export function encodeChunks(
+  csid: number,
+  type: number,
+  streamId: number,
+  timestamp: number,
+  payload: Buffer,
+  chunkSize: number,
+): Buffer {
+  return addon.encodeChunks(csid, type, streamId, timestamp >>> 0, payload, chunkSize);
+}
+
+/** Answers a client's C0+C1 (1537 bytes) with S0+S1+S2; complex when C1 has a valid digest. */
+export function handshakeServerReply(c0c1: Buffer): HandshakeReply {
+  return addon.handshakeServerReply(c0c1);
+}
+
+/** The digest scheme (0 or 1) C1 validates with, or -1 when it has no valid digest. */
+export function handshakeValidateC1(c1: Buffer): number {
+  return addon.handshakeValidateC1(c1);
+}
+
+/** A client's C0+C1: complex (scheme 1, Flash Player key) or simple (zeros). */
+export function handshakeClientC0C1(complex: boolean): Buffer {
+  return addon.handshakeClientC0C1(complex);
+}
+
+/** The client's C2 for the server's S0+S1+S2, given the C0+C1 it sent. */
+export function handshakeClientC2(s0s1s2: Buffer, c0c1: Buffer): Buffer {
+  return addon.handshakeClientC2(s0s1s2, c0c1);
+}
