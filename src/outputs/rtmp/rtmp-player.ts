@@ -1,0 +1,142 @@
+/**
+ * An RTMP player as a consumer of a Source: a bounded queue of shared chunk Buffers,
+ * written with one corked batch (one writev) per flush. A player that falls behind (its
+ * queue passes `queue_length` seconds or its byte bound, or its socket stops draining)
+ * drops what is queued except metadata and sequence headers and resumes at the next
+ * keyframe; each drop is counted. No allocation per message beyond the queue slot.
+ */
+import type { RtmpServerSession } from "../../protocol/rtmp/server-session.js";
+import type { Consumer } from "../../stream/consumer.js";
+import type { SharedMessage } from "../../stream/shared-message.js";
+
+export interface RtmpPlayerLimits {
+  /** Longest span of queued media, ms (`queue_length` x 1000). */
+  queueMs: number;
+  /** Most bytes queued in the player's own queue. */
+  queueBytes: number;
+  /** Most bytes Node may hold unsent for the socket before we stop writing to it. */
+  socketBytes: number;
+}
+
+export class RtmpPlayer implements Consumer {
+  /** Messages dropped because the player fell behind, and how many times it happened. */
+  droppedMessages = 0;
+  drops = 0;
+  /** Batches written (one writev each) and messages sent. */
+  writes = 0;
+  sentMessages = 0;
+  paused = false;
+  audio = true;
+  video = true;
+
+  private queue: SharedMessage[] = [];
+  private queueBytes = 0;
+  /** Timestamp of the oldest queued media message, -1 when none is queued. */
+  private queueStart = -1;
+  private waitingKeyframe: boolean;
+
+  constructor(
+    private readonly session: RtmpServerSession,
+    readonly streamId: number,
+    private readonly chunkSize: number,
+    private readonly limits: RtmpPlayerLimits,
+    /** Whether the join preamble starts at a keyframe (GOP cache on and filled). */
+    startsAtKeyframe: boolean,
+  ) {
+    this.waitingKeyframe = !startsAtKeyframe;
+  }
+
+  get queuedMessages(): number {
+    return this.queue.length;
+  }
+
+  enqueue(msg: SharedMessage): void {
+    if (this.paused) return;
+    if (msg.isConfig) {
+      // Metadata and sequence headers always pass, even while skipping ahead.
+      this.push(msg);
+      return;
+    }
+    if (msg.isVideo ? !this.video : msg.isAudio && !this.audio) return;
+    if (this.waitingKeyframe) {
+      if (!msg.isRandomAccess) {
+        this.droppedMessages++;
+        return;
+      }
+      this.waitingKeyframe = false;
+    }
+    this.push(msg);
+    if (this.queueStart < 0) this.queueStart = msg.timestamp;
+    if (this.queueBytes > this.limits.queueBytes || msg.timestamp - this.queueStart > this.limits.queueMs) {
+      this.skipAhead();
+    }
+  }
+
+  private push(msg: SharedMessage): void {
+    this.queue.push(msg);
+    this.queueBytes += msg.payload.length;
+  }
+
+  /** Drops the queue but its metadata and sequence headers, and waits for a keyframe. */
+  private skipAhead(): void {
+    const kept: SharedMessage[] = [];
+    for (const m of this.queue) {
+      if (m.isConfig) kept.push(m);
+      else this.droppedMessages++;
+    }
+    this.queue = kept;
+    this.queueBytes = 0;
+    for (const m of kept) this.queueBytes += m.payload.length;
+    this.queueStart = -1;
+    this.waitingKeyframe = true;
+    this.drops++;
+  }
+
+  flush(): void {
+    const q = this.queue;
+    if (q.length === 0) return;
+    const socket = this.session.socket;
+    if (socket.destroyed) return;
+    // Node still holds what the kernel would not take: write nothing more now. The queue
+    // grows until it passes its bound and the player skips ahead.
+    if (socket.writableLength > this.limits.socketBytes) return;
+    const chunkSize = this.chunkSize;
+    const streamId = this.streamId;
+    let bytes = 0;
+    socket.cork();
+    for (let i = 0; i < q.length; i++) {
+      const b = q[i]!.rtmpChunks(chunkSize, streamId);
+      bytes += b.length;
+      socket.write(b);
+    }
+    socket.uncork();
+    this.session.bytesOut += bytes;
+    this.sentMessages += q.length;
+    this.writes++;
+    q.length = 0;
+    this.queueBytes = 0;
+    this.queueStart = -1;
+  }
+
+  onPublish(): void {
+    this.session.sendOnStatus(this.streamId, "status", "NetStream.Play.PublishNotify", "Now published.");
+    this.waitingKeyframe = true;
+  }
+
+  onUnpublish(): void {
+    this.session.sendOnStatus(this.streamId, "status", "NetStream.Play.UnpublishNotify", "Stream is now unpublished.");
+  }
+
+  /** Pause (true) stops delivery; unpause resumes live from the next keyframe. */
+  setPaused(paused: boolean): void {
+    this.paused = paused;
+    if (paused) {
+      this.droppedMessages += this.queue.length;
+      this.queue = [];
+      this.queueBytes = 0;
+      this.queueStart = -1;
+    } else {
+      this.waitingKeyframe = true;
+    }
+  }
+}
