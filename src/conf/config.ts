@@ -1,0 +1,361 @@
+import * as path from "node:path";
+import { ConfError, formatPosition, quoteValue } from "./conf-error.js";
+import {
+  ConfigContext,
+  childPlace,
+  readBlock,
+  type BlockPlace,
+  type BlockRules,
+  type ConfigWarning,
+  type DirectiveRule,
+} from "./directive-reader.js";
+import {
+  oneArg,
+  readChoice,
+  readFlag,
+  readInteger,
+  readListen,
+  readNumber,
+  readString,
+  type ListenAddress,
+} from "./directive-values.js";
+import { KNOWN_DIRECTIVES } from "./known-directives.js";
+import { parseConfFile, parseConfText, type Directive, type ParseOptions } from "./parser.js";
+
+/**
+ * The typed config: SRS's directives that Sluice implements, with SRS's defaults, checked,
+ * and frozen. Everything else SRS knows is a warning (see directive-reader.ts).
+ *
+ * Each block has one table mapping directive -> reader (ROOT_RULES, VHOST_RULES, PLAY_RULES);
+ * a new directive is a new row, a new block a new table.
+ */
+
+export type { ConfigWarning, WarningLevel } from "./directive-reader.js";
+export type { ListenAddress } from "./directive-values.js";
+export type { Directive } from "./parser.js";
+export { ConfError } from "./conf-error.js";
+
+export type LogLevel = "verbose" | "info" | "trace" | "warn" | "error";
+export type TimeJitter = "full" | "zero" | "off";
+
+export interface PlayConfig {
+  /** gop_cache: keep the last GOP for players that join; default on. */
+  gopCache: boolean;
+  /** gop_cache_max_frames: bound of the GOP cache in frames; default 2500. */
+  gopCacheMaxFrames: number;
+  /** queue_length: a player's queue in seconds; default 10. */
+  queueLength: number;
+  /** time_jitter: timestamp correction; default full. */
+  timeJitter: TimeJitter;
+  /** mw_latency: merged-write interval in ms; default 350. */
+  mwLatency: number;
+  /** mw_msgs: messages merged per write; default 8, at most 128. */
+  mwMsgs: number;
+}
+
+export interface VhostConfig {
+  name: string;
+  /** enabled: off refuses the vhost's clients; default on. */
+  enabled: boolean;
+  /** chunk_size of the vhost, or the global one. */
+  chunkSize: number;
+  play: PlayConfig;
+}
+
+export interface SluiceConfig {
+  /** Absolute path of the file it was loaded from. */
+  file: string;
+  /** listen: RTMP addresses, from every listen directive; default 0.0.0.0:1935. */
+  listen: ListenAddress[];
+  /** chunk_size 128..65536; default 60000. */
+  chunkSize: number;
+  /** max_connections; default 1000. */
+  maxConnections: number;
+  /** daemon; default on, as SRS. */
+  daemon: boolean;
+  /** pid; default ./objs/srs.pid. */
+  pid: string;
+  /** srs_log_tank (console), srs_log_level (trace), srs_log_file (./objs/srs.log). */
+  log: { tank: "console" | "file"; level: LogLevel; file: string };
+  /** Every vhost by name; always has "__defaultVhost__". */
+  vhosts: ReadonlyMap<string, VhostConfig>;
+}
+
+export const DEFAULT_VHOST = "__defaultVhost__";
+
+export interface LoadResult {
+  config: SluiceConfig;
+  warnings: ConfigWarning[];
+}
+
+/** Loads `file` (relative to the working directory, as SRS) with its includes. */
+export function loadConfig(file: string, options: ParseOptions = {}): LoadResult {
+  const cwd = options.cwd ?? process.cwd();
+  return buildConfig(parseConfFile(file, { cwd }), path.resolve(cwd, file));
+}
+
+/** Reads config text as if loaded from `fileName`; for tests and for the reload API. */
+export function parseConfigText(text: string, fileName: string, options: ParseOptions = {}): LoadResult {
+  const cwd = options.cwd ?? process.cwd();
+  return buildConfig(parseConfText(text, fileName, { cwd }), path.resolve(cwd, fileName));
+}
+
+// ---------------------------------------------------------------------------------------
+// Defaults (SRS's, from full.conf and srs_app_config.cpp, except where noted).
+
+const CHUNK_SIZE_MIN = 128;
+const CHUNK_SIZE_MAX = 65536;
+/** SRS_PERF_MW_MSGS: SRS lowers a larger mw_msgs to this, with a warning. */
+const MW_MSGS_MAX = 128;
+
+const PLAY_DEFAULTS: Readonly<PlayConfig> = Object.freeze({
+  gopCache: true,
+  gopCacheMaxFrames: 2500,
+  // SRS-CONF.md's default. SRS 6's code default (SRS_PERF_PLAY_QUEUE) is 30 s, while its
+  // sample confs write 10.
+  queueLength: 10,
+  timeJitter: "full",
+  mwLatency: 350,
+  mwMsgs: 8,
+});
+
+const LOG_LEVELS: readonly LogLevel[] = ["verbose", "info", "trace", "warn", "error"];
+const TIME_JITTERS: readonly TimeJitter[] = ["full", "zero", "off"];
+
+// ---------------------------------------------------------------------------------------
+// play { }
+
+/** How each play directive is read: shared by play { } and the older vhost-level spellings. */
+interface FieldReader<V> {
+  directive: string;
+  read(d: Directive, ctx: ConfigContext): V;
+}
+
+const PLAY_FIELDS: { readonly [K in keyof PlayConfig]: FieldReader<PlayConfig[K]> } = {
+  gopCache: { directive: "gop_cache", read: (d, ctx) => readFlag(d, ctx, PLAY_DEFAULTS.gopCache) },
+  gopCacheMaxFrames: { directive: "gop_cache_max_frames", read: (d) => readInteger(d, 0) },
+  queueLength: { directive: "queue_length", read: (d) => readNumber(d, 0, 86400, "seconds") },
+  timeJitter: { directive: "time_jitter", read: (d) => readChoice(d, TIME_JITTERS) },
+  mwLatency: { directive: "mw_latency", read: (d) => readInteger(d, 0) },
+  mwMsgs: {
+    directive: "mw_msgs",
+    read: (d, ctx) => {
+      const n = readInteger(d, 0);
+      if (n <= MW_MSGS_MAX) return n;
+      ctx.warn(d, `"mw_msgs" ${n} is more than ${MW_MSGS_MAX}: read as ${MW_MSGS_MAX}, as SRS does`);
+      return MW_MSGS_MAX;
+    },
+  },
+};
+
+type PlayKey = keyof PlayConfig;
+const PLAY_KEYS = Object.keys(PLAY_FIELDS) as PlayKey[];
+
+function setPlay<K extends PlayKey>(into: Partial<PlayConfig>, key: K, d: Directive, ctx: ConfigContext): void {
+  into[key] = PLAY_FIELDS[key].read(d, ctx);
+}
+
+const PLAY_RULES: BlockRules<Partial<PlayConfig>> = Object.fromEntries(
+  PLAY_KEYS.map((key): [string, DirectiveRule<Partial<PlayConfig>>] => [
+    PLAY_FIELDS[key].directive,
+    { read: (d, into, ctx) => setPlay(into, key, d, ctx) },
+  ]),
+);
+
+// ---------------------------------------------------------------------------------------
+// vhost NAME { }
+
+interface VhostDraft {
+  name: string;
+  at: Directive;
+  enabled: boolean;
+  chunkSize?: number;
+  play: Partial<PlayConfig>;
+  /** The older vhost-level spellings, which override play { } as SRS's transform does. */
+  legacyPlay: Partial<PlayConfig>;
+}
+
+/**
+ * SRS 1-3 wrote these at vhost level. SRS's srs_config_transform_vhost moves each into
+ * play { }, over what play { } says, the last one winning; so do we, with a notice.
+ */
+const VHOST_LEGACY_PLAY_RULES: BlockRules<VhostDraft> = Object.fromEntries(
+  (["gopCache", "gopCacheMaxFrames", "queueLength", "timeJitter", "mwLatency"] as const).map(
+    (key): [string, DirectiveRule<VhostDraft>] => {
+      const directive = PLAY_FIELDS[key].directive;
+      return [
+        directive,
+        {
+          repeat: "each",
+          read: (d, vhost, ctx) => {
+            setPlay(vhost.legacyPlay, key, d, ctx);
+            ctx.warn(
+              d,
+              `vhost-level ${quoteValue(directive)} is SRS's older form; read as "play { ${directive} ${d.args.join(" ")}; }"`,
+              "notice",
+              `legacy:vhost.${directive}`,
+            );
+          },
+        },
+      ];
+    },
+  ),
+);
+
+const VHOST_RULES: BlockRules<VhostDraft> = {
+  enabled: { read: (d, vhost, ctx) => (vhost.enabled = readFlag(d, ctx, true)) },
+  chunk_size: { read: (d, vhost) => (vhost.chunkSize = readInteger(d, CHUNK_SIZE_MIN, CHUNK_SIZE_MAX)) },
+  // As SRS (get("play")), only the first play block is read.
+  play: {
+    read: (d, vhost, ctx) => readBlock(d.children ?? [], VHOST_PLAY_PLACE, PLAY_RULES, vhost.play, ctx),
+  },
+  ...VHOST_LEGACY_PLAY_RULES,
+};
+
+// ---------------------------------------------------------------------------------------
+// The top level.
+
+interface RootDraft {
+  listen: ListenAddress[];
+  listenAt: Map<string, Directive>;
+  chunkSize: number;
+  maxConnections: number;
+  daemon: boolean;
+  pid: string;
+  logTank: "console" | "file";
+  logLevel: LogLevel;
+  logFile: string;
+  vhosts: Map<string, VhostDraft>;
+}
+
+const ROOT_RULES: BlockRules<RootDraft> = {
+  // Every listen directive adds its addresses. SRS reads only the first listen directive;
+  // several are allowed here so that an included file can add a port.
+  listen: {
+    repeat: "each",
+    read: (d, root, ctx) => {
+      for (const address of readListen(d)) {
+        const key = `${address.host}|${address.port}`;
+        const first = root.listenAt.get(key);
+        if (first) {
+          ctx.warn(d, `duplicate listen address ${formatAddress(address)} ignored (first at ${formatPosition(first)})`);
+          continue;
+        }
+        root.listenAt.set(key, d);
+        root.listen.push(address);
+      }
+    },
+  },
+  chunk_size: { read: (d, root) => (root.chunkSize = readInteger(d, CHUNK_SIZE_MIN, CHUNK_SIZE_MAX)) },
+  max_connections: { read: (d, root) => (root.maxConnections = readInteger(d, 1)) },
+  daemon: { read: (d, root, ctx) => (root.daemon = readFlag(d, ctx, true)) },
+  pid: { read: (d, root) => (root.pid = readString(d, "a file path")) },
+  srs_log_tank: { read: (d, root) => (root.logTank = readChoice(d, ["console", "file"] as const)) },
+  srs_log_level: { read: (d, root) => (root.logLevel = readChoice(d, LOG_LEVELS)) },
+  srs_log_file: { read: (d, root) => (root.logFile = readString(d, "a file path")) },
+  vhost: {
+    repeat: "each",
+    read: (d, root, ctx) => {
+      const name = oneArg(d, "a vhost name, e.g. vhost __defaultVhost__ { }");
+      if (name === "") throw new ConfError("ERR_CONF_VALUE", d, `invalid vhost name "": expected a vhost name`);
+      const first = root.vhosts.get(name);
+      if (first) {
+        throw new ConfError(
+          "ERR_CONF_VALUE",
+          d,
+          `duplicate vhost ${quoteValue(name)}: expected each vhost once (first at ${formatPosition(first.at)})`,
+        );
+      }
+      const vhost: VhostDraft = { name, at: d, enabled: true, play: {}, legacyPlay: {} };
+      root.vhosts.set(name, vhost);
+      readBlock(d.children ?? [], VHOST_PLACE, VHOST_RULES, vhost, ctx);
+    },
+  },
+};
+
+const ROOT_PLACE: BlockPlace = { known: KNOWN_DIRECTIVES, path: "" };
+const VHOST_PLACE = childPlace(ROOT_PLACE, "vhost");
+const VHOST_PLAY_PLACE = childPlace(VHOST_PLACE, "play");
+
+// ---------------------------------------------------------------------------------------
+
+function buildConfig(tree: readonly Directive[], file: string): LoadResult {
+  const ctx = new ConfigContext();
+  const root: RootDraft = {
+    listen: [],
+    listenAt: new Map(),
+    chunkSize: 60000,
+    maxConnections: 1000,
+    daemon: true,
+    pid: "./objs/srs.pid",
+    logTank: "console",
+    logLevel: "trace",
+    logFile: "./objs/srs.log",
+    vhosts: new Map(),
+  };
+  readBlock(tree, ROOT_PLACE, ROOT_RULES, root, ctx);
+
+  const vhosts = new Map<string, VhostConfig>();
+  if (!root.vhosts.has(DEFAULT_VHOST)) {
+    const play = { ...PLAY_DEFAULTS };
+    vhosts.set(DEFAULT_VHOST, { name: DEFAULT_VHOST, enabled: true, chunkSize: root.chunkSize, play });
+  }
+  for (const draft of root.vhosts.values()) {
+    vhosts.set(draft.name, {
+      name: draft.name,
+      enabled: draft.enabled,
+      chunkSize: draft.chunkSize ?? root.chunkSize,
+      play: { ...PLAY_DEFAULTS, ...draft.play, ...draft.legacyPlay },
+    });
+  }
+
+  const config: SluiceConfig = {
+    file,
+    listen: root.listen.length > 0 ? root.listen : [{ host: "0.0.0.0", port: 1935 }],
+    chunkSize: root.chunkSize,
+    maxConnections: root.maxConnections,
+    daemon: root.daemon,
+    pid: root.pid,
+    log: { tank: root.logTank, level: root.logLevel, file: root.logFile },
+    vhosts: new FrozenMap(vhosts),
+  };
+  return { config: deepFreeze(config), warnings: ctx.warnings };
+}
+
+function formatAddress(a: ListenAddress): string {
+  return a.host.includes(":") ? `[${a.host}]:${a.port}` : `${a.host}:${a.port}`;
+}
+
+/** A Map that refuses changes once built (Object.freeze does not reach a Map's entries). */
+class FrozenMap<K, V> extends Map<K, V> {
+  private readonly sealed: boolean;
+
+  constructor(entries: Iterable<readonly [K, V]>) {
+    super();
+    for (const [k, v] of entries) super.set(k, v);
+    this.sealed = true;
+  }
+
+  override set(key: K, value: V): this {
+    if (this.sealed) throw new TypeError("the config is frozen");
+    return super.set(key, value);
+  }
+
+  override delete(_key: K): boolean {
+    throw new TypeError("the config is frozen");
+  }
+
+  override clear(): void {
+    throw new TypeError("the config is frozen");
+  }
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value === null || typeof value !== "object" || Object.isFrozen(value)) return value;
+  if (value instanceof Map) {
+    for (const v of value.values()) deepFreeze(v);
+  } else {
+    for (const v of Object.values(value)) deepFreeze(v);
+  }
+  return Object.freeze(value);
+}
