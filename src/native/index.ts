@@ -60,6 +60,9 @@ interface Addon {
   handshakeValidateC1(c1: Buffer): number;
   handshakeClientC0C1(complex: boolean): Buffer;
   handshakeClientC2(s0s1s2: Buffer, c0c1: Buffer): Buffer;
+  handshakeValidateS1(s1: Buffer): number;
+  sha256(data: Buffer): Buffer;
+  hmacSha256(key: Buffer, data: Buffer): Buffer;
 }
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -105,4 +108,19 @@ export function handshakeClientC0C1(complex: boolean): Buffer {
 /** The client's C2 for the server's S0+S1+S2, given the C0+C1 it sent. */
 export function handshakeClientC2(s0s1s2: Buffer, c0c1: Buffer): Buffer {
   return addon.handshakeClientC2(s0s1s2, c0c1);
+}
+
+/** The digest scheme (0 or 1) S1 validates with (FMS key), or -1 when it has no valid digest. */
+export function handshakeValidateS1(s1: Buffer): number {
+  return addon.handshakeValidateS1(s1);
+}
+
+/** SHA-256 (FIPS 180-4) of `data`, 32 bytes: the addon's own, used by the handshake. */
+export function sha256(data: Buffer): Buffer {
+  return addon.sha256(data);
+}
+
+/** HMAC-SHA256 (RFC 2104) of `data` with `key`, 32 bytes: the addon's own. */
+export function hmacSha256(key: Buffer, data: Buffer): Buffer {
+  return addon.hmacSha256(key, data);
 }
