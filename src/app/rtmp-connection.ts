@@ -1,0 +1,187 @@
+/**
+ * The application's side of one RTMP connection: chooses the vhost, turns publish and
+ * play into a Source's publisher or consumer, and cleans up when the connection ends. The
+ * protocol itself is RtmpServerSession's.
+ */
+import type { VhostConfig } from "../conf/config.js";
+import { SluiceError } from "../core/errors.js";
+import { log } from "../core/logger.js";
+import { RtmpPlayer } from "../outputs/rtmp/rtmp-player.js";
+import type {
+  ConnectRequest,
+  PlayRequest,
+  PublishRequest,
+  RtmpServerSession,
+  RtmpServerSessionHandler,
+} from "../protocol/rtmp/server-session.js";
+import { TimestampUnwrapper } from "../protocol/rtmp/timestamp-unwrapper.js";
+import type { Source, SourcePlayConfig } from "../stream/source.js";
+import type { StreamRegistry } from "../stream/stream-registry.js";
+import { parseStreamRequest } from "./stream-url.js";
+
+/** What a connection needs from the server around it. */
+export interface ConnectionContext {
+  readonly registry: StreamRegistry;
+  /** The vhost for a name from the client, or undefined when none serves it. */
+  resolveVhost(name: string): VhostConfig | undefined;
+  /** Called once when the connection is over. */
+  onConnectionClosed(conn: RtmpConnection): void;
+}
+
+interface Publishing {
+  source: Source;
+  unwrapper: TimestampUnwrapper;
+}
+
+interface Playing {
+  source: Source;
+  player: RtmpPlayer;
+}
+
+/** Bytes a player's socket may hold unsent in Node before we stop writing to it. */
+const PLAYER_SOCKET_BYTES = 2 * 1024 * 1024;
+/** Bytes a player's own queue may hold, whatever `queue_length` says. */
+const PLAYER_QUEUE_BYTES = 16 * 1024 * 1024;
+
+export function sourcePlayConfig(vhost: VhostConfig): SourcePlayConfig {
+  return {
+    gopCache: vhost.play.gopCache,
+    gopCacheMaxFrames: vhost.play.gopCacheMaxFrames,
+    timeJitter: vhost.play.timeJitter,
+    mwLatency: vhost.play.mwLatency,
+  };
+}
+
+export class RtmpConnection implements RtmpServerSessionHandler {
+  vhost: VhostConfig | undefined;
+  /** What the client is doing, for timeouts and logs. */
+  role: "none" | "publish" | "play" = "none";
+  private readonly publishing = new Map<number, Publishing>();
+  private readonly playing = new Map<number, Playing>();
+
+  constructor(private readonly ctx: ConnectionContext) {}
+
+  get publishingCount(): number {
+    return this.publishing.size;
+  }
+
+  get players(): IterableIterator<Playing> {
+    return this.playing.values();
+  }
+
+  onConnect(session: RtmpServerSession, req: ConnectRequest): void {
+    const r = parseStreamRequest(req.tcUrl, req.app, "");
+    const vhost = this.ctx.resolveVhost(r.vhost);
+    if (!vhost) {
+      log.warn(session.id, `rtmp ${session.peer} refused: vhost "${r.vhost}" is not served (tcUrl ${req.tcUrl})`);
+      session.rejectConnect("NetConnection.Connect.Rejected", `vhost ${r.vhost} is not served`);
+      return;
+    }
+    this.vhost = vhost;
+    log.trace(session.id, `rtmp ${session.peer} connect tcUrl=${req.tcUrl} app=${req.app} vhost=${vhost.name} flashVer=${req.flashVer}`);
+    session.acceptConnect();
+  }
+
+  private streamOf(session: RtmpServerSession, name: string): { vhost: VhostConfig; app: string; stream: string } {
+    const req = session.connect!;
+    const r = parseStreamRequest(req.tcUrl, req.app, name);
+    // A vhost named in the stream's own parameters overrides the one chosen at connect.
+    const vhost = (r.vhost && this.ctx.resolveVhost(r.vhost)) || this.vhost!;
+    return { vhost, app: r.app, stream: r.stream };
+  }
+
+  onPublish(session: RtmpServerSession, req: PublishRequest): void {
+    const { vhost, app, stream } = this.streamOf(session, req.name);
+    if (!stream) {
+      session.rejectPublish(req.streamId, "NetStream.Publish.BadName", "empty stream name");
+      return;
+    }
+    const source = this.ctx.registry.acquire(vhost.name, app, stream, sourcePlayConfig(vhost));
+    if (!source.publish(session)) {
+      log.warn(session.id, `rtmp ${session.peer} publish ${source.key} refused: already published by client ${source.publisher?.id}`);
+      this.ctx.registry.release(source);
+      session.rejectPublish(req.streamId, "NetStream.Publish.BadName", `Stream ${stream} is already publishing.`);
+      return;
+    }
+    this.role = "publish";
+    this.publishing.set(req.streamId, { source, unwrapper: new TimestampUnwrapper() });
+    log.trace(session.id, `rtmp ${session.peer} publish ${source.key} type=${req.type}`);
+    session.acceptPublish(req.streamId);
+  }
+
+  onMedia(session: RtmpServerSession, streamId: number, type: number, timestamp: number, payload: Buffer): void {
+    const p = this.publishing.get(streamId);
+    if (!p) return;
+    p.source.onMessage(type, p.unwrapper.unwrap(timestamp), payload);
+  }
+
+  onPlay(session: RtmpServerSession, req: PlayRequest): void {
+    const { vhost, app, stream } = this.streamOf(session, req.name);
+    if (this.playing.has(req.streamId)) {
+      throw new SluiceError("ERR_RTMP_STATE", `play twice on stream id ${req.streamId}`);
+    }
+    const source = this.ctx.registry.acquire(vhost.name, app, stream, sourcePlayConfig(vhost));
+    const player = new RtmpPlayer(
+      session,
+      req.streamId,
+      session.outChunkSize,
+      {
+        queueMs: vhost.play.queueLength * 1000,
+        queueBytes: PLAYER_QUEUE_BYTES,
+        socketBytes: PLAYER_SOCKET_BYTES,
+      },
+      source.gopCacheSize > 0,
+    );
+    this.role = "play";
+    this.playing.set(req.streamId, { source, player });
+    session.acceptPlay(req.streamId);
+    log.trace(
+      session.id,
+      `rtmp ${session.peer} play ${source.key}${source.publisher ? "" : " (waiting for a publisher)"}`,
+    );
+    source.addConsumer(player);
+  }
+
+  onPause(session: RtmpServerSession, streamId: number, paused: boolean): void {
+    const p = this.playing.get(streamId);
+    if (!p) return;
+    p.player.setPaused(paused);
+    if (paused) {
+      session.sendOnStatus(streamId, "status", "NetStream.Pause.Notify", "Paused stream.");
+    } else {
+      session.sendOnStatus(streamId, "status", "NetStream.Unpause.Notify", "Unpaused stream.");
+    }
+  }
+
+  onReceive(session: RtmpServerSession, streamId: number, kind: "audio" | "video", enabled: boolean): void {
+    const p = this.playing.get(streamId);
+    if (p) p.player[kind] = enabled;
+  }
+
+  onStreamClosed(session: RtmpServerSession, streamId: number): void {
+    const pub = this.publishing.get(streamId);
+    if (pub) {
+      this.publishing.delete(streamId);
+      pub.source.unpublish(session);
+      log.trace(session.id, `rtmp ${session.peer} unpublish ${pub.source.key}`);
+      this.ctx.registry.release(pub.source);
+    }
+    const play = this.playing.get(streamId);
+    if (play) {
+      this.playing.delete(streamId);
+      play.source.removeConsumer(play.player);
+      this.ctx.registry.release(play.source);
+    }
+  }
+
+  onClose(session: RtmpServerSession, err: SluiceError | undefined): void {
+    for (const id of [...this.publishing.keys(), ...this.playing.keys()]) this.onStreamClosed(session, id);
+    const secs = ((performance.now() - session.startedAt) / 1000).toFixed(1);
+    if (err) {
+      log.warn(session.id, `rtmp ${session.peer} closed: ${err.code} ${err.message} (after ${secs}s, in ${session.bytesIn} B)`);
+    } else {
+      log.trace(session.id, `rtmp ${session.peer} disconnected after ${secs}s, in ${session.bytesIn} B, out ${session.bytesOut} B`);
+    }
+    this.ctx.onConnectionClosed(this);
+  }
+}

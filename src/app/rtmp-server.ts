@@ -1,0 +1,132 @@
+/**
+ * The RTMP service: listeners on every `listen` address, `max_connections` checked at
+ * accept, one RtmpConnection per socket, and one sweep a second for timeouts (no timer per
+ * socket). Owns the StreamRegistry.
+ */
+import net from "node:net";
+import { DEFAULT_VHOST, type SluiceConfig, type VhostConfig } from "../conf/config.js";
+import { SluiceError } from "../core/errors.js";
+import { log } from "../core/logger.js";
+import { RtmpServerSession, defaultSessionOptions } from "../protocol/rtmp/server-session.js";
+import { StreamRegistry } from "../stream/stream-registry.js";
+import { RtmpConnection, type ConnectionContext } from "./rtmp-connection.js";
+
+export interface RtmpServerTimeouts {
+  /** From accept to an accepted connect command, ms. */
+  handshakeMs: number;
+  /** A connected client that neither publishes nor plays, ms. */
+  idleMs: number;
+  /** A publisher that sends nothing, ms. */
+  publishIdleMs: number;
+}
+
+export const defaultTimeouts: RtmpServerTimeouts = { handshakeMs: 10_000, idleMs: 30_000, publishIdleMs: 20_000 };
+
+export class RtmpServer implements ConnectionContext {
+  readonly registry = new StreamRegistry();
+  private readonly servers: net.Server[] = [];
+  private readonly live = new Map<RtmpConnection, RtmpServerSession>();
+  private sweepTimer: NodeJS.Timeout | undefined;
+  private refusedSinceLog = 0;
+  private lastRefusedLog = 0;
+
+  constructor(
+    private config: SluiceConfig,
+    private readonly timeouts: RtmpServerTimeouts = defaultTimeouts,
+  ) {}
+
+  get connectionCount(): number {
+    return this.live.size;
+  }
+
+  /** The listening addresses (after start), e.g. for tests that listen on port 0. */
+  addresses(): net.AddressInfo[] {
+    return this.servers.map((s) => s.address()).filter((a): a is net.AddressInfo => a !== null && typeof a === "object");
+  }
+
+  async start(): Promise<void> {
+    for (const addr of this.config.listen) {
+      const server = net.createServer((socket) => this.onSocket(socket));
+      await new Promise<void>((resolve, reject) => {
+        server.once("error", (err: NodeJS.ErrnoException) =>
+          reject(new SluiceError("ERR_SERVER_LISTEN", `cannot listen on ${addr.host}:${addr.port}: ${err.code ?? err.message}`, { cause: err })),
+        );
+        server.listen({ host: addr.host, port: addr.port, backlog: 4096 }, () => resolve());
+      });
+      server.on("error", (err) => log.error(0, `rtmp listener ${addr.host}:${addr.port}: ${err.message}`));
+      this.servers.push(server);
+      const a = server.address() as net.AddressInfo;
+      log.trace(0, `rtmp listen at tcp://${a.address}:${a.port}`);
+    }
+    this.sweepTimer = setInterval(() => this.sweep(), 1000);
+    this.sweepTimer.unref();
+  }
+
+  /** Stops accepting, closes every connection. */
+  async stop(): Promise<void> {
+    if (this.sweepTimer) clearInterval(this.sweepTimer);
+    await Promise.all(this.servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
+    for (const session of [...this.live.values()]) session.close(undefined);
+    for (const s of this.registry.all()) s.dispose();
+  }
+
+  resolveVhost(name: string): VhostConfig | undefined {
+    const v = this.config.vhosts.get(name) ?? this.config.vhosts.get(DEFAULT_VHOST);
+    return v && v.enabled ? v : undefined;
+  }
+
+  onConnectionClosed(conn: RtmpConnection): void {
+    this.live.delete(conn);
+  }
+
+  private onSocket(socket: net.Socket): void {
+    if (this.live.size >= this.config.maxConnections) {
+      socket.destroy();
+      this.logRefused(socket);
+      return;
+    }
+    const conn = new RtmpConnection(this);
+    const session = new RtmpServerSession(socket, conn, {
+      ...defaultSessionOptions,
+      chunkSize: this.config.chunkSize,
+    });
+    this.live.set(conn, session);
+  }
+
+  private logRefused(socket: net.Socket): void {
+    // At most one line a second, so a flood of connections cannot flood the log.
+    this.refusedSinceLog++;
+    const now = Date.now();
+    if (now - this.lastRefusedLog < 1000) return;
+    log.warn(
+      0,
+      `rtmp ${socket.remoteAddress}:${socket.remotePort} refused: max_connections ${this.config.maxConnections} reached (${this.refusedSinceLog} refused since the last report)`,
+    );
+    this.lastRefusedLog = now;
+    this.refusedSinceLog = 0;
+  }
+
+  private sweep(): void {
+    const now = performance.now();
+    const t = this.timeouts;
+    for (const [conn, session] of this.live) {
+      const idle = now - session.lastReadAt;
+      if (session.state === "handshake" || session.state === "connect") {
+        if (now - session.startedAt > t.handshakeMs) {
+          session.close(
+            new SluiceError(
+              session.state === "handshake" ? "ERR_RTMP_HANDSHAKE_TIMEOUT" : "ERR_RTMP_TIMEOUT",
+              `no ${session.state === "handshake" ? "handshake" : "connect"} within ${t.handshakeMs} ms`,
+            ),
+          );
+        }
+      } else if (conn.role === "publish") {
+        if (idle > t.publishIdleMs) {
+          session.close(new SluiceError("ERR_RTMP_TIMEOUT", `publisher sent nothing for ${Math.round(idle)} ms`));
+        }
+      } else if (conn.role === "none" && idle > t.idleMs) {
+        session.close(new SluiceError("ERR_RTMP_TIMEOUT", `neither publish nor play for ${Math.round(idle)} ms`));
+      }
+    }
+  }
+}
