@@ -6,6 +6,7 @@
         "native/addon.cc",
         "native/sha256.cc",
         "native/handshake.cc",
+        "native/chunk_parser.cc",
         "native/chunk_decoder.cc",
         "native/chunk_encoder.cc"
       ],
