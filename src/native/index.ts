@@ -3,6 +3,7 @@
  * `npm install`) and gives the rest of the code a typed API. Nothing else touches the
  * `.node` file. The addon throws `Error`s with a `code` (see src/core/errors.ts).
  */
+import { existsSync } from "node:fs";
 import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
 import path from "node:path";
@@ -65,10 +66,24 @@ interface Addon {
   hmacSha256(key: Buffer, data: Buffer): Buffer;
 }
 
-const here = path.dirname(fileURLToPath(import.meta.url));
 const require = createRequire(import.meta.url);
-// src/native (vitest) and dist/native (compiled) are both two levels below the root.
-const addon = require(path.join(here, "..", "..", "build", "Release", "sluice.node")) as Addon;
+
+/**
+ * The package root: the nearest directory above this file that has a package.json. This
+ * file runs from src/native (vitest), dist/native (compiled) and dist-bench/src/native (the
+ * benchmarks' build), which are at different depths below the root.
+ */
+function packageRoot(): string {
+  const start = path.dirname(fileURLToPath(import.meta.url));
+  for (let dir = start; ; ) {
+    if (existsSync(path.join(dir, "package.json"))) return dir;
+    const up = path.dirname(dir);
+    if (up === dir) throw new Error(`sluice: no package.json in any directory above ${start}`);
+    dir = up;
+  }
+}
+
+const addon = require(path.join(packageRoot(), "build", "Release", "sluice.node")) as Addon;
 
 export function createChunkDecoder(opts: ChunkDecoderOptions): ChunkDecoder {
   return new addon.ChunkDecoder(opts.maxMessageSize, opts.maxChunkStreams);
