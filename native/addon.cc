@@ -3,12 +3,14 @@
 
 #include "chunk_decoder.h"
 #include "chunk_encoder.h"
+#include "fanout.h"
 #include "handshake.h"
 
 static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   sluice::InitHandshake(env, exports);
   sluice::InitChunkDecoder(env, exports);
   sluice::InitChunkEncoder(env, exports);
+  sluice::InitFanout(env, exports);
   return exports;
 }
 

@@ -64,6 +64,7 @@ interface Addon {
   handshakeValidateS1(s1: Buffer): number;
   sha256(data: Buffer): Buffer;
   hmacSha256(key: Buffer, data: Buffer): Buffer;
+  writevFd(fd: number, buffers: Buffer[], count: number): number;
 }
 
 const require = createRequire(import.meta.url);
@@ -138,4 +139,14 @@ export function sha256(data: Buffer): Buffer {
 /** HMAC-SHA256 (RFC 2104) of `data` with `key`, 32 bytes: the addon's own. */
 export function hmacSha256(key: Buffer, data: Buffer): Buffer {
   return addon.hmacSha256(key, data);
+}
+
+/**
+ * One writev(2) of `count` Buffers from `buffers` to socket file descriptor `fd`. Returns
+ * the bytes written (fewer than all when the send buffer filled: the caller hands the rest
+ * to Node), or -errno on a socket error. Call only while Node holds nothing unsent for
+ * that socket, so bytes stay in order.
+ */
+export function writevFd(fd: number, buffers: Buffer[], count: number): number {
+  return addon.writevFd(fd, buffers, count);
 }

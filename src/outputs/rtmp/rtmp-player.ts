@@ -5,6 +5,7 @@
  * drops what is queued except metadata and sequence headers and resumes at the next
  * keyframe; each drop is counted. No allocation per message beyond the queue slot.
  */
+import { writevFd } from "../../native/index.js";
 import type { RtmpServerSession } from "../../protocol/rtmp/server-session.js";
 import type { Consumer } from "../../stream/consumer.js";
 import type { SharedMessage } from "../../stream/shared-message.js";
@@ -17,6 +18,16 @@ export interface RtmpPlayerLimits {
   /** Most bytes Node may hold unsent for the socket before we stop writing to it. */
   socketBytes: number;
 }
+
+/**
+ * `SLUICE_FANOUT=node` writes through Node's socket.write (cork/uncork, one writev via
+ * libuv); the default writes with one native writev straight to the socket's descriptor,
+ * which costs far less JS per flush (see docs/performance.md).
+ */
+const nativeWrites = process.env["SLUICE_FANOUT"] !== "node";
+
+/** Reused between flushes: the Buffers of one flush, handed to the native writev. */
+const batch: Buffer[] = [];
 
 export class RtmpPlayer implements Consumer {
   /** Messages dropped because the player fell behind, and how many times it happened. */
@@ -34,6 +45,8 @@ export class RtmpPlayer implements Consumer {
   /** Timestamp of the oldest queued media message, -1 when none is queued. */
   private queueStart = -1;
   private waitingKeyframe: boolean;
+  /** The socket's descriptor for native writes, or -1 (not a plain TCP socket). */
+  private readonly fd: number;
 
   constructor(
     private readonly session: RtmpServerSession,
@@ -44,6 +57,8 @@ export class RtmpPlayer implements Consumer {
     startsAtKeyframe: boolean,
   ) {
     this.waitingKeyframe = !startsAtKeyframe;
+    const handle = (session.socket as unknown as { _handle?: { fd?: unknown } })._handle;
+    this.fd = nativeWrites && typeof handle?.fd === "number" ? handle.fd : -1;
   }
 
   get queuedMessages(): number {
@@ -94,28 +109,62 @@ export class RtmpPlayer implements Consumer {
 
   flush(): void {
     const q = this.queue;
-    if (q.length === 0) return;
+    const count = q.length;
+    if (count === 0) return;
     const socket = this.session.socket;
     if (socket.destroyed) return;
+    const unsent = socket.writableLength;
     // Node still holds what the kernel would not take: write nothing more now. The queue
     // grows until it passes its bound and the player skips ahead.
-    if (socket.writableLength > this.limits.socketBytes) return;
+    if (unsent > this.limits.socketBytes) return;
     const chunkSize = this.chunkSize;
     const streamId = this.streamId;
     let bytes = 0;
-    socket.cork();
-    for (let i = 0; i < q.length; i++) {
-      const b = q[i]!.rtmpChunks(chunkSize, streamId);
-      bytes += b.length;
-      socket.write(b);
+    if (this.fd >= 0 && unsent === 0) {
+      for (let i = 0; i < count; i++) {
+        const b = q[i]!.rtmpChunks(chunkSize, streamId);
+        batch[i] = b;
+        bytes += b.length;
+      }
+      const written = writevFd(this.fd, batch, count);
+      if (written < 0) {
+        batch.length = 0;
+        socket.destroy(Object.assign(new Error(`writev failed (errno ${-written})`), { code: `ERRNO_${-written}` }));
+        return;
+      }
+      if (written < bytes) this.writeRest(batch, count, written);
+      batch.length = 0;
+    } else {
+      socket.cork();
+      for (let i = 0; i < count; i++) {
+        const b = q[i]!.rtmpChunks(chunkSize, streamId);
+        bytes += b.length;
+        socket.write(b);
+      }
+      socket.uncork();
     }
-    socket.uncork();
     this.session.bytesOut += bytes;
-    this.sentMessages += q.length;
+    this.sentMessages += count;
     this.writes++;
     q.length = 0;
     this.queueBytes = 0;
     this.queueStart = -1;
+  }
+
+  /** The kernel took `skip` bytes of the batch: Node sends the rest when it can. */
+  private writeRest(buffers: Buffer[], count: number, skip: number): void {
+    const socket = this.session.socket;
+    socket.cork();
+    for (let i = 0; i < count; i++) {
+      const b = buffers[i]!;
+      if (skip >= b.length) {
+        skip -= b.length;
+        continue;
+      }
+      socket.write(skip > 0 ? b.subarray(skip) : b);
+      skip = 0;
+    }
+    socket.uncork();
   }
 
   onPublish(): void {
