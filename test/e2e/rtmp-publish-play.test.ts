@@ -156,6 +156,21 @@ describe("RTMP publish and play with real clients", () => {
     expect(r.streams).toHaveLength(2);
   });
 
+  it("stops and resumes audio for a player that sends receiveAudio false/true", async () => {
+    const p = await player(server.url("live", "main"));
+    await until(() => p.messages.some((m) => m.type === 8), 5000, "audio");
+    p.client.receive(p.streamId, "audio", false);
+    await new Promise((r) => setTimeout(r, 700)); // what was in flight arrives
+    const at = p.messages.length;
+    await new Promise((r) => setTimeout(r, 1000));
+    const during = p.messages.slice(at);
+    expect(during.some(isVideoFrame)).toBe(true);
+    expect(during.some((m) => m.type === 8)).toBe(false);
+    p.client.receive(p.streamId, "audio", true);
+    await until(() => p.messages.slice(at + during.length).some((m) => m.type === 8), 5000, "audio again");
+    p.client.close();
+  });
+
   it("pauses and resumes a player, resuming at a keyframe", async () => {
     const p = await player(server.url("live", "main"));
     await until(() => p.messages.some(isVideoFrame), 5000, "media");

@@ -145,6 +145,11 @@ export class RtmpClient extends EventEmitter<RtmpClientEvents> {
     this.send(streamId, "pause", 0, null, paused, positionMs);
   }
 
+  /** receiveAudio / receiveVideo: ask the server to stop or resume sending a kind of media. */
+  receive(streamId: number, kind: "audio" | "video", enabled: boolean): void {
+    this.send(streamId, kind === "audio" ? "receiveAudio" : "receiveVideo", 0, null, enabled);
+  }
+
   /** Sends a media or data message on a publishing stream. */
   sendMessage(streamId: number, type: number, timestamp: number, payload: Buffer): void {
     const csid = type === MessageType.Audio ? ChunkStreamId.Audio : type === MessageType.Video ? ChunkStreamId.Video : ChunkStreamId.Stream;
