@@ -357,11 +357,16 @@ export class RtmpServerSession {
       case "createStream":
         return this.onCreateStream(txn);
       case "releaseStream":
-      case "FCPublish":
       case "getStreamLength":
         this.sendCommand(0, "_result", txn, null, undefined);
         return;
+      case "FCPublish":
+        // FMLE waits for onFCPublish (as FMS, SRS and nginx-rtmp send it); others ignore it.
+        this.sendCommand(0, "onFCPublish", 0, null, { code: "NetStream.Publish.Start", description: String(values[3] ?? "") });
+        this.sendCommand(0, "_result", txn, null, undefined);
+        return;
       case "FCUnpublish":
+        this.sendCommand(0, "onFCUnpublish", 0, null, { code: "NetStream.Unpublish.Success", description: String(values[3] ?? "") });
         this.sendCommand(0, "_result", txn, null, undefined);
         return this.stopStreamNamed(msg.streamId);
       case "publish":
