@@ -202,7 +202,9 @@ export class Source {
     if (this.audioSequenceHeader) c.enqueue(this.audioSequenceHeader);
     for (const m of this.gop.snapshot()) c.enqueue(m);
     c.flush();
-    this.restartFlushTimer();
+    // The running interval is kept: restarting it on every join would starve everyone of
+    // flushes while players join faster than mw_latency.
+    if (this.flushTimer === undefined) this.restartFlushTimer();
   }
 
   removeConsumer(c: Consumer): void {

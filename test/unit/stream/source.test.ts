@@ -7,10 +7,13 @@ import { encodeAmf0, decodeAmf0, Amf0EcmaArray } from "../../../src/protocol/rtm
 class Recorder implements Consumer {
   got: SharedMessage[] = [];
   events: string[] = [];
+  flushes = 0;
   enqueue(m: SharedMessage): void {
     this.got.push(m);
   }
-  flush(): void {}
+  flush(): void {
+    this.flushes++;
+  }
   onPublish(): void {
     this.events.push("publish");
   }
@@ -105,5 +108,19 @@ describe("Source", () => {
     const s = new Source("v", "live", "s", config);
     s.publish(pub);
     expect(() => s.onMessage(18, 0, Buffer.from([2, 0, 50, 0x61]))).toThrow(expect.objectContaining({ code: "ERR_AMF0_TRUNCATED" }));
+  });
+
+  it("keeps flushing every mw_latency while players keep joining (regression: joins restarted the timer)", async () => {
+    const s = new Source("v", "live", "s", { ...config, mwLatency: 50 });
+    const first = new Recorder();
+    s.addConsumer(first);
+    const joined = first.flushes;
+    for (let i = 0; i < 15; i++) {
+      await new Promise((r) => setTimeout(r, 20));
+      s.addConsumer(new Recorder());
+    }
+    // 300 ms of joins every 20 ms: the 50 ms interval fired about 6 times regardless.
+    expect(first.flushes - joined).toBeGreaterThanOrEqual(4);
+    s.dispose();
   });
 });
