@@ -1,0 +1,157 @@
+/**
+ * The servers the capacity benchmark runs, each as shipped (default chunk size and
+ * delivery settings), on 127.0.0.1 and a port the bench picks: Sluice, nginx-rtmp (Debian
+ * nginx-light + libnginx-mod-rtmp, installed when missing) and node-media-server (npm,
+ * pinned in package.json).
+ */
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import net from "node:net";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+
+export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..", "..");
+
+export type ServerName = "sluice" | "nginx-rtmp" | "node-media-server";
+
+export interface RunningPeer {
+  name: ServerName;
+  /** The process whose CPU and memory count (nginx: its one worker). */
+  pid: number;
+  port: number;
+  stop(): Promise<void>;
+}
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.once("error", reject);
+    s.listen(0, "127.0.0.1", () => {
+      const port = (s.address() as net.AddressInfo).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+async function waitForPort(port: number, proc: ChildProcess, what: string, log: string[]): Promise<void> {
+  const end = Date.now() + 15_000;
+  while (Date.now() < end) {
+    if (proc.exitCode !== null) throw new Error(`${what} exited at start:\n${log.slice(-20).join("")}`);
+    const ok = await new Promise<boolean>((resolve) => {
+      const s = net.connect({ host: "127.0.0.1", port }, () => {
+        s.destroy();
+        resolve(true);
+      });
+      s.once("error", () => resolve(false));
+    });
+    if (ok) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`${what} did not listen on ${port}:\n${log.slice(-20).join("")}`);
+}
+
+function stopper(proc: ChildProcess): () => Promise<void> {
+  return () =>
+    new Promise<void>((resolve) => {
+      if (proc.exitCode !== null || proc.signalCode !== null) return resolve();
+      const t = setTimeout(() => proc.kill("SIGKILL"), 5000);
+      proc.once("exit", () => {
+        clearTimeout(t);
+        resolve();
+      });
+      proc.kill("SIGTERM");
+    });
+}
+
+function collect(proc: ChildProcess): string[] {
+  const log: string[] = [];
+  const keep = (d: Buffer) => {
+    log.push(d.toString());
+    if (log.length > 200) log.shift();
+  };
+  proc.stdout?.on("data", keep);
+  proc.stderr?.on("data", keep);
+  return log;
+}
+
+export async function startSluice(dir: string): Promise<RunningPeer> {
+  const port = await freePort();
+  const conf = path.join(dir, "sluice.conf");
+  writeFileSync(conf, `listen 127.0.0.1:${port};\nmax_connections 10000;\ndaemon off;\npid ${dir}/sluice.pid;\nsrs_log_level warn;\nvhost __defaultVhost__ { }\n`);
+  const proc = spawn(process.execPath, [path.join(REPO_ROOT, "bin", "sluice.js"), "-c", conf], { stdio: ["ignore", "pipe", "pipe"] });
+  const log = collect(proc);
+  await waitForPort(port, proc, "sluice", log);
+  return { name: "sluice", pid: proc.pid!, port, stop: stopper(proc) };
+}
+
+const NGINX_MODULE = "/usr/lib/nginx/modules/ngx_rtmp_module.so";
+
+/** Installs nginx-light and the RTMP module with apt-get when missing (root only). */
+export function ensureNginxRtmp(): string | undefined {
+  if (existsSync("/usr/sbin/nginx") && existsSync(NGINX_MODULE)) return undefined;
+  if (process.getuid?.() !== 0) return "nginx-rtmp is not installed: sudo apt-get install -y nginx-light libnginx-mod-rtmp";
+  process.stderr.write("installing nginx-light and libnginx-mod-rtmp (apt-get)...\n");
+  const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
+  spawnSync("apt-get", ["update", "-qq"], { stdio: "inherit", env });
+  const r = spawnSync("apt-get", ["install", "-y", "-qq", "--no-install-recommends", "nginx-light", "libnginx-mod-rtmp"], { stdio: "inherit", env });
+  // The package starts a system nginx on port 80; the bench runs its own.
+  spawnSync("sh", ["-c", "command -v systemctl >/dev/null && systemctl stop nginx 2>/dev/null; pkill -x nginx 2>/dev/null; true"]);
+  if (r.status !== 0 || !existsSync(NGINX_MODULE)) return "apt-get could not install nginx-light libnginx-mod-rtmp";
+  return undefined;
+}
+
+export async function startNginxRtmp(dir: string): Promise<RunningPeer> {
+  const port = await freePort();
+  const conf = path.join(dir, "nginx.conf");
+  // One worker, as nginx-rtmp's live streaming needs (its docs: worker_processes 1 or
+  // rtmp_auto_push); defaults otherwise (chunk_size 4096, no extra buffering settings).
+  writeFileSync(
+    conf,
+    [
+      `load_module ${NGINX_MODULE};`,
+      "daemon off;",
+      "worker_processes 1;",
+      `pid ${dir}/nginx.pid;`,
+      "error_log stderr warn;",
+      "worker_rlimit_nofile 20000;",
+      "events { worker_connections 10000; }",
+      `rtmp { server { listen 127.0.0.1:${port}; application live { live on; } } }`,
+      "",
+    ].join("\n"),
+  );
+  const proc = spawn("/usr/sbin/nginx", ["-c", conf, "-p", dir], { stdio: ["ignore", "pipe", "pipe"] });
+  const log = collect(proc);
+  await waitForPort(port, proc, "nginx-rtmp", log);
+  // The worker is the master's child; its CPU is the work.
+  let worker = 0;
+  for (let i = 0; i < 50 && !worker; i++) {
+    try {
+      worker = Number(readFileSync(`/proc/${proc.pid}/task/${proc.pid}/children`, "utf8").trim().split(/\s+/)[0]) || 0;
+    } catch {
+      worker = 0;
+    }
+    if (!worker) await new Promise((r) => setTimeout(r, 100));
+  }
+  if (!worker) throw new Error("nginx-rtmp: no worker process found");
+  return { name: "nginx-rtmp", pid: worker, port, stop: stopper(proc) };
+}
+
+export async function startNodeMediaServer(dir: string): Promise<RunningPeer> {
+  const port = await freePort();
+  const script = path.join(REPO_ROOT, "bench", "capacity", "nms-server.cjs");
+  const proc = spawn(process.execPath, [script, String(port)], { stdio: ["ignore", "pipe", "pipe"], cwd: dir });
+  const log = collect(proc);
+  await waitForPort(port, proc, "node-media-server", log);
+  return { name: "node-media-server", pid: proc.pid!, port, stop: stopper(proc) };
+}
+
+export function startPeer(name: ServerName, dir: string): Promise<RunningPeer> {
+  switch (name) {
+    case "sluice":
+      return startSluice(dir);
+    case "nginx-rtmp":
+      return startNginxRtmp(dir);
+    case "node-media-server":
+      return startNodeMediaServer(dir);
+  }
+}
