@@ -39,18 +39,27 @@ class ChunkDecoder : public Napi::ObjectWrap<ChunkDecoder> {
     if (!parser_.Feed(buf.Data(), buf.Length(), messages_)) {
       return ThrowCoded(env, parser_.error_code(), parser_.error_message());
     }
-    Napi::Array result = Napi::Array::New(env, messages_.size());
-    for (size_t i = 0; i < messages_.size(); ++i) {
-      DecodedMessage& m = messages_[i];
-      Napi::Object o = Napi::Object::New(env);
-      o.Set("csid", Napi::Number::New(env, m.csid));
-      o.Set("type", Napi::Number::New(env, m.type));
-      o.Set("streamId", Napi::Number::New(env, m.stream_id));
-      o.Set("timestamp", Napi::Number::New(env, m.timestamp));
-      o.Set("payload", Napi::Buffer<uint8_t>::Copy(env, m.payload.data(), m.payload.size()));
-      result.Set(uint32_t(i), o);
+    const size_t n = messages_.size();
+    if (n == 0) return env.Undefined();
+    // One Buffer with every payload back to back and one Uint32Array of headers (csid,
+    // type, stream id, timestamp, length per message): two allocations per read, not two
+    // per message. The JS side (src/native/index.ts) cuts the payloads out as views.
+    const std::vector<uint8_t>& arena = parser_.arena();
+    Napi::Buffer<uint8_t> payloads = Napi::Buffer<uint8_t>::Copy(env, arena.data(), arena.size());
+    Napi::Uint32Array meta = Napi::Uint32Array::New(env, n * 5);
+    uint32_t* h = meta.Data();
+    for (size_t i = 0; i < n; ++i) {
+      const DecodedMessage& m = messages_[i];
+      h[i * 5] = m.csid;
+      h[i * 5 + 1] = m.type;
+      h[i * 5 + 2] = m.stream_id;
+      h[i * 5 + 3] = m.timestamp;
+      h[i * 5 + 4] = m.size;
     }
     messages_.clear();
+    Napi::Array result = Napi::Array::New(env, 2);
+    result.Set(uint32_t(0), payloads);
+    result.Set(uint32_t(1), meta);
     return result;
   }
 

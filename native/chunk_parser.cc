@@ -130,7 +130,7 @@ long ChunkParser::ParseHeader(const uint8_t* p, size_t len) {
     // Grow with what arrives, not with what the header claims: a peer that announces a
     // large message and sends nothing costs nothing.
     cs->payload.clear();
-    cs->payload.reserve(std::min<uint32_t>(cs->length, 65536));
+    if (cs->payload.capacity() < cs->length) cs->payload.reserve(std::min<uint32_t>(cs->length, 65536));
   }
   current_ = cs;
   current_csid_ = csid;
@@ -146,21 +146,25 @@ bool ChunkParser::CompleteMessage(ChunkStream& cs, uint32_t csid, std::vector<De
   msg.type = cs.type;
   msg.stream_id = cs.stream_id;
   msg.timestamp = cs.timestamp;
-  msg.payload.swap(cs.payload);
+  msg.size = uint32_t(cs.payload.size());
+  msg.offset = uint32_t(arena_.size());
+  msg.data = nullptr;  // set when the Feed ends and the arena no longer moves
+  const uint8_t* p = cs.payload.data();
 
   // Protocol control messages that change how the following bytes parse are applied here,
   // before the next chunk (5.4.1 Set Chunk Size, 5.4.2 Abort), and still reported.
   if (msg.type == 1) {
-    if (msg.payload.size() < 4) return Fail("ERR_RTMP_CHUNK_SIZE", "Set Chunk Size with a payload of " +
-                                                                        std::to_string(msg.payload.size()) + " bytes");
-    const uint32_t size = Be32(msg.payload.data());
+    if (msg.size < 4) {
+      return Fail("ERR_RTMP_CHUNK_SIZE", "Set Chunk Size with a payload of " + std::to_string(msg.size) + " bytes");
+    }
+    const uint32_t size = Be32(p);
     // 5.4.1: the top bit must be zero; valid sizes are 1..0x7FFFFFFF.
     if (size == 0 || size > 0x7FFFFFFF) {
       return Fail("ERR_RTMP_CHUNK_SIZE", "Set Chunk Size to " + std::to_string(size) + " (valid: 1..2147483647)");
     }
     chunk_size_ = size;
-  } else if (msg.type == 2 && msg.payload.size() >= 4) {
-    auto it = streams_.find(Be32(msg.payload.data()));
+  } else if (msg.type == 2 && msg.size >= 4) {
+    auto it = streams_.find(Be32(p));
     if (it != streams_.end() && it->second.received > 0 && &it->second != &cs) {
       in_flight_ -= it->second.received;
       it->second.received = 0;
@@ -168,12 +172,25 @@ bool ChunkParser::CompleteMessage(ChunkStream& cs, uint32_t csid, std::vector<De
       if (current_ == &it->second) current_ = nullptr;
     }
   }
-  out.push_back(std::move(msg));
+  arena_.insert(arena_.end(), p, p + msg.size);
+  // The chunk stream keeps its buffer for the next message, unless one large message made
+  // it big: then it is given back, so idle streams hold little.
+  if (cs.payload.capacity() > (1u << 20)) std::vector<uint8_t>().swap(cs.payload);
+  else cs.payload.clear();
+  out.push_back(msg);
   return true;
 }
 
 bool ChunkParser::Feed(const uint8_t* data, size_t len, std::vector<DecodedMessage>& out) {
   if (error_code_ != nullptr) return false;
+  arena_.clear();
+  const size_t first = out.size();
+  const bool ok = FeedChunks(data, len, out);
+  for (size_t i = first; i < out.size(); ++i) out[i].data = arena_.data() + out[i].offset;
+  return ok;
+}
+
+bool ChunkParser::FeedChunks(const uint8_t* data, size_t len, std::vector<DecodedMessage>& out) {
   size_t pos = 0;
   for (;;) {
     if (current_ != nullptr && chunk_remaining_ > 0) {

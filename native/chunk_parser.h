@@ -29,7 +29,11 @@ struct DecodedMessage {
   uint8_t type;
   uint32_t stream_id;
   uint32_t timestamp;
-  std::vector<uint8_t> payload;
+  // The payload, in the parser's output arena: valid until the next Feed (which empties
+  // the arena), so callers clear their message vector before each Feed.
+  const uint8_t* data;
+  uint32_t size;
+  uint32_t offset;  // of `data` in the arena
 };
 
 // Turns bytes from a socket, in pieces of any size, into whole messages. Pure C++ so the
@@ -39,9 +43,13 @@ class ChunkParser {
   ChunkParser(uint32_t max_message_size, uint32_t max_chunk_streams)
       : max_message_size_(max_message_size), max_chunk_streams_(max_chunk_streams) {}
 
-  // Consumes `len` bytes; appends completed messages to `out`. Returns false on a
-  // protocol error, with error_code()/error_message() set; the parser is then unusable.
+  // Consumes `len` bytes; appends completed messages to `out` (their payloads live in the
+  // arena until the next Feed). Returns false on a protocol error, with
+  // error_code()/error_message() set; the parser is then unusable.
   bool Feed(const uint8_t* data, size_t len, std::vector<DecodedMessage>& out);
+
+  // Every payload completed by the last Feed, back to back (DecodedMessage::offset).
+  const std::vector<uint8_t>& arena() const { return arena_; }
 
   uint32_t chunk_size() const { return chunk_size_; }
   const char* error_code() const { return error_code_; }
@@ -51,6 +59,7 @@ class ChunkParser {
   // Parses one chunk header from `p` (`len` bytes available). Returns the header's length,
   // 0 when more bytes are needed, or -1 on error.
   long ParseHeader(const uint8_t* p, size_t len);
+  bool FeedChunks(const uint8_t* data, size_t len, std::vector<DecodedMessage>& out);
   bool CompleteMessage(ChunkStream& cs, uint32_t csid, std::vector<DecodedMessage>& out);
   bool Fail(const char* code, std::string message);
 
@@ -60,6 +69,7 @@ class ChunkParser {
   std::unordered_map<uint32_t, ChunkStream> streams_;
   uint64_t in_flight_ = 0;             // bytes held in partial messages, all streams
   std::vector<uint8_t> header_buf_;    // a header split across reads (at most 18 bytes)
+  std::vector<uint8_t> arena_;         // payloads completed by the current Feed
   ChunkStream* current_ = nullptr;     // the chunk whose payload is being read
   uint32_t current_csid_ = 0;
   uint32_t chunk_remaining_ = 0;       // payload bytes left in the current chunk

@@ -135,7 +135,7 @@ export async function chunkDecodeBench(): Promise<MicroRow[]> {
       measured(bench, p.oursName),
       theirs,
       typeof Session === "string" ? Session : peer,
-      `${(p.wireBytes / 1e6).toFixed(2)} MB of chunks, ${p.messages} messages per pass; ours: a new Buffer per message; ` +
+      `${(p.wireBytes / 1e6).toFixed(2)} MB of chunks, ${p.messages} messages per pass; ours: one Buffer per read, each payload a view of it; ` +
         (p.c.copyOut
           ? "theirs: its handler copies each payload out of the reused buffer (Buffer.from)"
           : "theirs: the payload left in a per-chunk-stream buffer the next message overwrites"),

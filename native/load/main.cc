@@ -207,7 +207,7 @@ int Dechunk(const Options& o) {
     const bool ok = parser.Feed(data.data() + off, std::min<size_t>(7, data.size() - off), messages);
     for (const DecodedMessage& m : messages) {
       std::printf("{\"csid\":%u,\"type\":%u,\"streamId\":%u,\"timestamp\":%u,\"length\":%zu}\n", m.csid,
-                  unsigned(m.type), m.stream_id, m.timestamp, m.payload.size());
+                  unsigned(m.type), m.stream_id, m.timestamp, size_t(m.size));
     }
     if (!ok) {
       std::string msg;

@@ -411,8 +411,8 @@ void Player::SendUserControl(Shared& s, uint16_t event, uint32_t value, bool wit
 }
 
 void Player::OnMessage(Shared& s, const DecodedMessage& m) {
-  const uint8_t* p = m.payload.data();
-  const size_t len = m.payload.size();
+  const uint8_t* p = m.data;
+  const size_t len = m.size;
   switch (m.type) {
     case kAudio:
     case kVideo:

@@ -47,8 +47,14 @@ export interface HandshakeReply {
   scheme: number;
 }
 
+/** The addon's decoder: payloads back to back, and 5 header numbers per message. */
+interface NativeChunkDecoder {
+  push(data: Buffer): [payloads: Buffer, headers: Uint32Array] | undefined;
+  readonly chunkSize: number;
+}
+
 interface Addon {
-  ChunkDecoder: new (maxMessageSize: number, maxChunkStreams: number) => ChunkDecoder;
+  ChunkDecoder: new (maxMessageSize: number, maxChunkStreams: number) => NativeChunkDecoder;
   encodeChunks(
     csid: number,
     type: number,
@@ -86,8 +92,32 @@ function packageRoot(): string {
 
 const addon = require(path.join(packageRoot(), "build", "Release", "sluice.node")) as Addon;
 
+class ChunkDecoderImpl implements ChunkDecoder {
+  constructor(private readonly native: NativeChunkDecoder) {}
+
+  get chunkSize(): number {
+    return this.native.chunkSize;
+  }
+
+  push(data: Buffer): RawMessage[] {
+    const r = this.native.push(data);
+    if (r === undefined) return [];
+    const [payloads, h] = r;
+    const n = h.length / 5;
+    const out = new Array<RawMessage>(n);
+    let off = 0;
+    for (let i = 0, j = 0; i < n; i++, j += 5) {
+      const len = h[j + 4]!;
+      // A view: the messages of one read share one allocation.
+      out[i] = { csid: h[j]!, type: h[j + 1]!, streamId: h[j + 2]!, timestamp: h[j + 3]!, payload: payloads.subarray(off, off + len) };
+      off += len;
+    }
+    return out;
+  }
+}
+
 export function createChunkDecoder(opts: ChunkDecoderOptions): ChunkDecoder {
-  return new addon.ChunkDecoder(opts.maxMessageSize, opts.maxChunkStreams);
+  return new ChunkDecoderImpl(new addon.ChunkDecoder(opts.maxMessageSize, opts.maxChunkStreams));
 }
 
 /**
