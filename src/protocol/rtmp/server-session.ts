@@ -290,9 +290,8 @@ export class RtmpServerSession {
       case MessageType.Video:
       case MessageType.DataAmf0:
       case MessageType.DataAmf3:
-        if (msg.type === MessageType.DataAmf0 || msg.type === MessageType.DataAmf3) {
-          if (!this.publishing.has(msg.streamId)) return this.onDataCommand(msg);
-        }
+        // Media and data on a stream that is not publishing have nowhere to go: tolerated
+        // and dropped (as SRS does).
         if (this.publishing.has(msg.streamId)) {
           this.handler.onMedia(this, msg.streamId, msg.type, msg.timestamp, msg.payload);
         }
@@ -326,11 +325,6 @@ export class RtmpServerSession {
     else if (event === UserControlEvent.SetBufferLength && payload.length >= 10) {
       this.bufferLength.set(value, payload.readUInt32BE(6));
     }
-  }
-
-  private onDataCommand(msg: RawMessage): void {
-    // A data message on a stream that is not publishing: nothing to relay. Tolerated.
-    void msg;
   }
 
   private onCommandMessage(msg: RawMessage): void {
