@@ -2,7 +2,7 @@
  * The servers the capacity benchmark runs, each as shipped (default chunk size and
  * delivery settings), on 127.0.0.1 and a port the bench picks: Sluice, nginx-rtmp (Debian
  * nginx-light + libnginx-mod-rtmp, installed when missing) and node-media-server (npm,
- * pinned in package.json).
+ * the current release 4.4.3, pinned in package.json).
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
@@ -77,7 +77,7 @@ function collect(proc: ChildProcess): string[] {
 export async function startSluice(dir: string): Promise<RunningPeer> {
   const port = await freePort();
   const conf = path.join(dir, "sluice.conf");
-  writeFileSync(conf, `listen 127.0.0.1:${port};\nmax_connections 10000;\ndaemon off;\npid ${dir}/sluice.pid;\nsrs_log_level warn;\nvhost __defaultVhost__ { }\n`);
+  writeFileSync(conf, `listen 127.0.0.1:${port};\nmax_connections 20000;\ndaemon off;\npid ${dir}/sluice.pid;\nsrs_log_level warn;\nvhost __defaultVhost__ { }\n`);
   const proc = spawn(process.execPath, [path.join(REPO_ROOT, "bin", "sluice.js"), "-c", conf], { stdio: ["ignore", "pipe", "pipe"] });
   const log = collect(proc);
   await waitForPort(port, proc, "sluice", log);
@@ -113,8 +113,8 @@ export async function startNginxRtmp(dir: string): Promise<RunningPeer> {
       "worker_processes 1;",
       `pid ${dir}/nginx.pid;`,
       "error_log stderr warn;",
-      "worker_rlimit_nofile 20000;",
-      "events { worker_connections 10000; }",
+      "worker_rlimit_nofile 30000;",
+      "events { worker_connections 20000; }",
       `rtmp { server { listen 127.0.0.1:${port}; application live { live on; } } }`,
       "",
     ].join("\n"),
@@ -136,10 +136,28 @@ export async function startNginxRtmp(dir: string): Promise<RunningPeer> {
   return { name: "nginx-rtmp", pid: worker, port, stop: stopper(proc) };
 }
 
+/**
+ * node-media-server as `npm install node-media-server` gives it today (4.4.3, pinned as the
+ * alias node-media-server-4), started with its own bin/app.js and default config, RTMP on
+ * our port and its HTTP/RTMPS ports moved out of the way. (The micro benchmarks use the
+ * classic 2.7.4 line, whose parser and AMF modules can be imported on their own.)
+ */
 export async function startNodeMediaServer(dir: string): Promise<RunningPeer> {
   const port = await freePort();
-  const script = path.join(REPO_ROOT, "bench", "capacity", "nms-server.cjs");
-  const proc = spawn(process.execPath, [script, String(port)], { stdio: ["ignore", "pipe", "pipe"], cwd: dir });
+  const binDir = path.join(REPO_ROOT, "node_modules", "node-media-server-4", "bin");
+  const others = await Promise.all([freePort(), freePort(), freePort()]);
+  const args = [
+    path.join(binDir, "app.js"),
+    "--bind", "127.0.0.1",
+    "--rtmp-port", String(port),
+    "--rtmps-port", String(others[0]),
+    "--http-port", String(others[1]),
+    "--https-port", String(others[2]),
+    "--data-path", path.join(dir, "nms-data"),
+    "--no-admin",
+  ];
+  // Its config names key.pem/cert.pem relative to the working directory: run it in bin/.
+  const proc = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"], cwd: binDir });
   const log = collect(proc);
   await waitForPort(port, proc, "node-media-server", log);
   return { name: "node-media-server", pid: proc.pid!, port, stop: stopper(proc) };
