@@ -1,9 +1,18 @@
 import { describe, it, expect } from "vitest";
 import fc from "fast-check";
 import { createChunkDecoder, encodeChunks, type RawMessage } from "../../../../src/native/index.js";
+import {
+  caseTitle,
+  chunkCases,
+  DEFAULT_MAX_CHUNK_STREAMS,
+  DEFAULT_MAX_MESSAGE_SIZE,
+  hex,
+  type ChunkCase,
+  type ChunkMessage,
+} from "../../../fixtures/chunk-tables.js";
 
-const hex = (s: string): Buffer => Buffer.from(s.replace(/\s+/g, ""), "hex");
-const decoder = (maxMessageSize = 1 << 20) => createChunkDecoder({ maxMessageSize, maxChunkStreams: 64 });
+const decoder = (maxMessageSize = DEFAULT_MAX_MESSAGE_SIZE) =>
+  createChunkDecoder({ maxMessageSize, maxChunkStreams: DEFAULT_MAX_CHUNK_STREAMS });
 
 function feedInPieces(data: Buffer, cuts: number[], maxMessageSize = 1 << 20): RawMessage[] {
   const d = decoder(maxMessageSize);
@@ -25,161 +34,70 @@ function codeOf(fn: () => unknown): string | undefined {
   return undefined;
 }
 
+/** What the decoder makes of a case's wire fed in `pieceSize`-byte pieces: messages until any throw. */
+function decodeCase(c: ChunkCase, pieceSize: number): { messages: RawMessage[]; error?: string; chunkSize: number } {
+  const d = createChunkDecoder({
+    maxMessageSize: c.maxMessageSize ?? DEFAULT_MAX_MESSAGE_SIZE,
+    maxChunkStreams: c.maxChunkStreams ?? DEFAULT_MAX_CHUNK_STREAMS,
+  });
+  const data = c.wire();
+  const messages: RawMessage[] = [];
+  try {
+    for (let off = 0; off < data.length; off += pieceSize) messages.push(...d.push(data.subarray(off, off + pieceSize)));
+  } catch (err) {
+    return { messages, error: (err as { code?: string }).code ?? String(err), chunkSize: d.chunkSize };
+  }
+  return { messages, chunkSize: d.chunkSize };
+}
+
+/** `got` as rows shaped like `want`: with the payload's hex only where `want` gives one. */
+function rows(got: RawMessage[], want: ChunkMessage[]): ChunkMessage[] {
+  return got.map((m, i) => ({
+    csid: m.csid,
+    type: m.type,
+    streamId: m.streamId,
+    timestamp: m.timestamp,
+    length: m.payload.length,
+    ...(want[i]?.payloadHex !== undefined ? { payloadHex: m.payload.toString("hex") } : {}),
+  }));
+}
+
 describe("ChunkDecoder", () => {
-  it("decodes a fmt-0 single-chunk message (RTMP spec 5.3.1.2.1)", () => {
-    // csid 3, ts 0x000102, length 4, type 20, stream id 1 (little-endian), payload
-    const msgs = decoder().push(hex("03 000102 000004 14 01000000 deadbeef"));
-    expect(msgs).toHaveLength(1);
-    expect(msgs[0]).toMatchObject({ csid: 3, type: 20, streamId: 1, timestamp: 0x102 });
-    expect(msgs[0]!.payload.toString("hex")).toBe("deadbeef");
-  });
+  // The byte tables shared with test/unit/load/dechunker.test.ts (sluice_load --dechunk).
+  for (const c of chunkCases) {
+    it(`${caseTitle(c)}, fed whole`, () => {
+      const got = decodeCase(c, Number.MAX_SAFE_INTEGER);
+      const want = c.expect;
+      if ("error" in want) {
+        // The throwing push returns nothing, so only the code is seen.
+        expect(got.error).toBe(want.error);
+      } else {
+        expect(got.error).toBeUndefined();
+        expect(rows(got.messages, want.messages)).toEqual(want.messages);
+        if (want.chunkSize !== undefined) expect(got.chunkSize).toBe(want.chunkSize);
+      }
+    });
 
-  it("joins a message split at the default chunk size of 128 with fmt-3 continuations", () => {
-    const payload = Buffer.alloc(300, 7);
-    const wire = Buffer.concat([
-      hex("04 000010 00012c 09 01000000"),
-      payload.subarray(0, 128),
-      hex("c4"),
-      payload.subarray(128, 256),
-      hex("c4"),
-      payload.subarray(256),
-    ]);
-    const msgs = decoder().push(wire);
-    expect(msgs).toHaveLength(1);
-    expect(msgs[0]!.payload.equals(payload)).toBe(true);
-    expect(msgs[0]!.timestamp).toBe(16);
-  });
-
-  it("reads 2-byte and 3-byte chunk stream ids (5.3.1.1)", () => {
-    const two = decoder().push(hex("00 00 000000 000001 08 00000000 aa")); // csid 64
-    expect(two[0]!.csid).toBe(64);
-    const two2 = decoder().push(hex("00 ff 000000 000001 08 00000000 aa")); // csid 319
-    expect(two2[0]!.csid).toBe(319);
-    const three = decoder().push(hex("01 10 27 000000 000001 08 00000000 aa")); // 64 + 0x10 + 0x27*256
-    expect(three[0]!.csid).toBe(64 + 0x10 + 0x27 * 256);
-  });
-
-  it("inherits fields for fmt 1, 2 and 3 and adds timestamp deltas", () => {
-    const msgs = decoder().push(
-      hex(
-        "06 000064 000002 09 01000000 1111" + // fmt0 ts=100
-          "46 000028 000003 08 222222" + // fmt1 delta 40, len 3, type 8
-          "86 000014 333333" + // fmt2 delta 20, same len/type
-          "c6 444444", // fmt3 new message: same delta 20
-      ),
-    );
-    expect(msgs.map((m) => [m.type, m.timestamp, m.payload.toString("hex")])).toEqual([
-      [9, 100, "1111"],
-      [8, 140, "222222"],
-      [8, 160, "333333"],
-      [8, 180, "444444"],
-    ]);
-    expect(msgs.every((m) => m.streamId === 1)).toBe(true);
-  });
-
-  it("repeats the absolute timestamp as delta for a fmt-3 message right after fmt 0 (5.3.1.2.4)", () => {
-    const msgs = decoder().push(hex("05 000028 000001 08 01000000 aa c5 bb"));
-    expect(msgs.map((m) => m.timestamp)).toEqual([40, 80]);
-  });
-
-  it("reads extended timestamps, also when repeated on fmt-3 continuation chunks", () => {
-    const payload = Buffer.alloc(200, 1);
-    const ts = "01020304";
-    const withRepeat = Buffer.concat([
-      hex(`05 ffffff 0000c8 09 01000000 ${ts}`),
-      payload.subarray(0, 128),
-      hex(`c5 ${ts}`),
-      payload.subarray(128),
-    ]);
-    const a = decoder().push(withRepeat);
-    expect(a[0]!.timestamp).toBe(0x01020304);
-    expect(a[0]!.payload.equals(payload)).toBe(true);
-
-    const withoutRepeat = Buffer.concat([
-      hex(`05 ffffff 0000c8 09 01000000 ${ts}`),
-      payload.subarray(0, 128),
-      hex("c5"),
-      payload.subarray(128),
-    ]);
-    const b = decoder().push(withoutRepeat);
-    expect(b[0]!.timestamp).toBe(0x01020304);
-    expect(b[0]!.payload.equals(payload)).toBe(true);
-  });
-
-  it("assembles messages interleaved on several chunk streams", () => {
-    const a = Buffer.alloc(200, 0xa);
-    const v = Buffer.alloc(150, 0xb);
-    const wire = Buffer.concat([
-      hex("06 000000 000096 09 01000000"),
-      v.subarray(0, 128),
-      hex("04 000000 0000c8 08 01000000"),
-      a.subarray(0, 128),
-      hex("c6"),
-      v.subarray(128),
-      hex("c4"),
-      a.subarray(128),
-    ]);
-    const msgs = decoder().push(wire);
-    expect(msgs.map((m) => [m.csid, m.type, m.payload.length])).toEqual([
-      [6, 9, 150],
-      [4, 8, 200],
-    ]);
-  });
-
-  it("applies Set Chunk Size before the next chunk and reports it", () => {
-    const payload = Buffer.alloc(1000, 3);
-    const wire = Buffer.concat([
-      hex("02 000000 000004 01 00000000 00001000"), // chunk size 4096
-      hex("04 000000 0003e8 09 01000000"),
-      payload,
-    ]);
-    const d = decoder();
-    const msgs = d.push(wire);
-    expect(msgs.map((m) => m.type)).toEqual([1, 9]);
-    expect(d.chunkSize).toBe(4096);
-    expect(msgs[1]!.payload.equals(payload)).toBe(true);
-  });
-
-  it("rejects Set Chunk Size 0 and sizes with the top bit set", () => {
-    expect(codeOf(() => decoder().push(hex("02 000000 000004 01 00000000 00000000")))).toBe("ERR_RTMP_CHUNK_SIZE");
-    expect(codeOf(() => decoder().push(hex("02 000000 000004 01 00000000 80000000")))).toBe("ERR_RTMP_CHUNK_SIZE");
-  });
-
-  it("rejects a message longer than the cap as soon as its header arrives", () => {
-    expect(codeOf(() => decoder(1000).push(hex("04 000000 0003e9 09 01000000")))).toBe("ERR_RTMP_MESSAGE_TOO_LARGE");
-    expect(codeOf(() => decoder(1000).push(hex("04 000000 0003e8 09 01000000")))).toBeUndefined();
-  });
-
-  it("rejects fmt 2 or 3 on a chunk stream with no previous header", () => {
-    expect(codeOf(() => decoder().push(hex("87 000000 aa")))).toBe("ERR_RTMP_CHUNK_STREAM");
-    expect(codeOf(() => decoder().push(hex("c7 aa")))).toBe("ERR_RTMP_CHUNK_STREAM");
-  });
+    it(`${caseTitle(c)}, fed one byte at a time`, () => {
+      const got = decodeCase(c, 1);
+      const want = c.expect;
+      if ("error" in want) {
+        expect(got.error).toBe(want.error);
+        const before = want.messagesBefore ?? [];
+        expect(rows(got.messages, before)).toEqual(before);
+      } else {
+        expect(got.error).toBeUndefined();
+        expect(rows(got.messages, want.messages)).toEqual(want.messages);
+        if (want.chunkSize !== undefined) expect(got.chunkSize).toBe(want.chunkSize);
+      }
+    });
+  }
 
   it("limits the number of chunk streams in use", () => {
     const d = createChunkDecoder({ maxMessageSize: 1 << 20, maxChunkStreams: 4 });
     const header = (csid: number) => Buffer.from([csid, 0, 0, 0, 0, 0, 1, 8, 0, 0, 0, 0, 0xaa]);
     for (let c = 3; c < 7; c++) d.push(header(c));
     expect(codeOf(() => d.push(header(7)))).toBe("ERR_RTMP_CHUNK_LIMIT");
-  });
-
-  it("drops a partial message on Abort (5.4.2)", () => {
-    const wire = Buffer.concat([
-      hex("06 000000 0000c8 09 01000000"),
-      Buffer.alloc(128, 1),
-      hex("02 000000 000004 02 00000000 00000006"),
-      hex("06 000000 000002 09 01000000 abcd"),
-    ]);
-    const msgs = decoder().push(wire);
-    expect(msgs.map((m) => [m.type, m.payload.length])).toEqual([
-      [2, 4],
-      [9, 2],
-    ]);
-  });
-
-  it("delivers zero-length messages", () => {
-    const msgs = decoder().push(hex("03 000000 000000 14 00000000"));
-    expect(msgs).toHaveLength(1);
-    expect(msgs[0]!.payload.length).toBe(0);
   });
 });
 
