@@ -4,7 +4,7 @@
  */
 import fs from "node:fs";
 import path from "node:path";
-import { loadConfig, type SluiceConfig } from "./conf/config.js";
+import { loadConfig, type ConfigWarning, type SluiceConfig } from "./conf/config.js";
 import { errorCode } from "./core/errors.js";
 import { fileSink, log } from "./core/logger.js";
 import { RtmpServer } from "./app/rtmp-server.js";
@@ -59,6 +59,14 @@ function parseArgs(argv: string[]): Args | number {
   return { conf, test };
 }
 
+function logWarnings(warnings: readonly ConfigWarning[]): void {
+  for (const w of warnings) {
+    const where = `${w.file}:${w.line}:${w.column}`;
+    if (w.level === "notice") log.trace(0, `${where}: ${w.message}`);
+    else log.warn(0, `${where}: ${w.message}`);
+  }
+}
+
 export async function main(argv: string[]): Promise<number> {
   const args = parseArgs(argv);
   if (typeof args === "number") return args;
@@ -67,11 +75,7 @@ export async function main(argv: string[]): Promise<number> {
   try {
     const loaded = loadConfig(args.conf);
     config = loaded.config;
-    for (const w of loaded.warnings) {
-      const where = `${w.file}:${w.line}:${w.column}`;
-      if (w.level === "notice") log.trace(0, `${where}: ${w.message}`);
-      else log.warn(0, `${where}: ${w.message}`);
-    }
+    logWarnings(loaded.warnings);
   } catch (err) {
     process.stderr.write(`sluice: ${err instanceof Error ? err.message : String(err)}\n`);
     if (args.test) process.stderr.write(`sluice: the configuration file ${args.conf} test failed\n`);
@@ -120,6 +124,22 @@ export async function main(argv: string[]): Promise<number> {
         resolve(0);
       });
     };
+    // SIGHUP reloads, as SRS: an invalid file leaves the running config in place.
+    process.on("SIGHUP", () => {
+      if (stopping) return;
+      let next: SluiceConfig;
+      try {
+        const loaded = loadConfig(args.conf);
+        next = loaded.config;
+        logWarnings(loaded.warnings);
+      } catch (err) {
+        log.error(0, `reload: ${err instanceof Error ? err.message : String(err)}; still running on the previous config`);
+        return;
+      }
+      log.trace(0, `reload: applying ${next.file}`);
+      log.configure({ level: next.log.level });
+      void server.reload(next).then(() => log.trace(0, "reload: done"));
+    });
     process.on("SIGTERM", () => graceful("SIGTERM"));
     process.on("SIGINT", () => graceful("SIGINT"));
     process.on("SIGQUIT", () => {

@@ -79,7 +79,7 @@ export class RtmpConnection implements RtmpServerSessionHandler {
     }
     this.vhost = vhost;
     log.trace(session.id, `rtmp ${session.peer} connect tcUrl=${req.tcUrl} app=${req.app} vhost=${vhost.name} flashVer=${req.flashVer}`);
-    session.acceptConnect();
+    session.acceptConnect(vhost.chunkSize);
   }
 
   private streamOf(session: RtmpServerSession, name: string): { vhost: VhostConfig; app: string; stream: string } {

@@ -1,15 +1,19 @@
 /**
  * The RTMP service: listeners on every `listen` address, `max_connections` checked at
- * accept, one RtmpConnection per socket, and one sweep a second for timeouts (no timer per
- * socket). Owns the StreamRegistry.
+ * accept, one RtmpConnection per socket, one sweep a second for timeouts (no timer per
+ * socket), and reload. Owns the StreamRegistry.
  */
 import net from "node:net";
-import { DEFAULT_VHOST, type SluiceConfig, type VhostConfig } from "../conf/config.js";
+import { DEFAULT_VHOST, type ListenAddress, type SluiceConfig, type VhostConfig } from "../conf/config.js";
 import { SluiceError } from "../core/errors.js";
 import { log } from "../core/logger.js";
 import { RtmpServerSession, defaultSessionOptions } from "../protocol/rtmp/server-session.js";
 import { StreamRegistry } from "../stream/stream-registry.js";
-import { RtmpConnection, type ConnectionContext } from "./rtmp-connection.js";
+import { RtmpConnection, sourcePlayConfig, type ConnectionContext } from "./rtmp-connection.js";
+
+function listenKey(a: ListenAddress): string {
+  return `${a.host}|${a.port}`;
+}
 
 export interface RtmpServerTimeouts {
   /** From accept to an accepted connect command, ms. */
@@ -24,7 +28,8 @@ export const defaultTimeouts: RtmpServerTimeouts = { handshakeMs: 10_000, idleMs
 
 export class RtmpServer implements ConnectionContext {
   readonly registry = new StreamRegistry();
-  private readonly servers: net.Server[] = [];
+  /** Listeners by "host|port". */
+  private readonly servers = new Map<string, net.Server>();
   private readonly live = new Map<RtmpConnection, RtmpServerSession>();
   private sweepTimer: NodeJS.Timeout | undefined;
   private refusedSinceLog = 0;
@@ -41,31 +46,75 @@ export class RtmpServer implements ConnectionContext {
 
   /** The listening addresses (after start), e.g. for tests that listen on port 0. */
   addresses(): net.AddressInfo[] {
-    return this.servers.map((s) => s.address()).filter((a): a is net.AddressInfo => a !== null && typeof a === "object");
+    return [...this.servers.values()]
+      .map((s) => s.address())
+      .filter((a): a is net.AddressInfo => a !== null && typeof a === "object");
   }
 
   async start(): Promise<void> {
-    for (const addr of this.config.listen) {
-      const server = net.createServer((socket) => this.onSocket(socket));
-      await new Promise<void>((resolve, reject) => {
-        server.once("error", (err: NodeJS.ErrnoException) =>
-          reject(new SluiceError("ERR_SERVER_LISTEN", `cannot listen on ${addr.host}:${addr.port}: ${err.code ?? err.message}`, { cause: err })),
-        );
-        server.listen({ host: addr.host, port: addr.port, backlog: 4096 }, () => resolve());
-      });
-      server.on("error", (err) => log.error(0, `rtmp listener ${addr.host}:${addr.port}: ${err.message}`));
-      this.servers.push(server);
-      const a = server.address() as net.AddressInfo;
-      log.trace(0, `rtmp listen at tcp://${a.address}:${a.port}`);
-    }
+    for (const addr of this.config.listen) await this.listen(addr);
     this.sweepTimer = setInterval(() => this.sweep(), 1000);
     this.sweepTimer.unref();
+  }
+
+  private async listen(addr: ListenAddress): Promise<void> {
+    const server = net.createServer((socket) => this.onSocket(socket));
+    await new Promise<void>((resolve, reject) => {
+      server.once("error", (err: NodeJS.ErrnoException) =>
+        reject(new SluiceError("ERR_SERVER_LISTEN", `cannot listen on ${addr.host}:${addr.port}: ${err.code ?? err.message}`, { cause: err })),
+      );
+      server.listen({ host: addr.host, port: addr.port, backlog: 4096 }, () => resolve());
+    });
+    server.on("error", (err) => log.error(0, `rtmp listener ${addr.host}:${addr.port}: ${err.message}`));
+    this.servers.set(listenKey(addr), server);
+    const a = server.address() as net.AddressInfo;
+    log.trace(0, `rtmp listen at tcp://${a.address}:${a.port}`);
+  }
+
+  /**
+   * Applies a new config (reload): listeners added and removed (connections accepted on a
+   * removed one stay), vhosts replaced; clients of a removed or disabled vhost are closed;
+   * play settings reach existing streams (GOP cache and merged writes now, time_jitter at
+   * the next publish); chunk_size applies to new connections. Clients of unaffected vhosts
+   * notice nothing.
+   */
+  async reload(next: SluiceConfig): Promise<void> {
+    const wanted = new Map(next.listen.map((a) => [listenKey(a), a]));
+    for (const [key, server] of [...this.servers]) {
+      if (wanted.has(key)) continue;
+      server.close();
+      this.servers.delete(key);
+      log.trace(0, `reload: stopped listening on ${key.replace("|", ":")}`);
+    }
+    for (const [key, addr] of wanted) {
+      if (this.servers.has(key)) continue;
+      try {
+        await this.listen(addr);
+      } catch (err) {
+        log.error(0, `reload: ${err instanceof Error ? err.message : String(err)}`);
+      }
+    }
+    this.config = next;
+    for (const [conn, session] of [...this.live]) {
+      if (!conn.vhost) continue;
+      const v = next.vhosts.get(conn.vhost.name);
+      if (!v || !v.enabled) {
+        log.trace(session.id, `reload: closing ${session.peer}: vhost ${conn.vhost.name} was ${v ? "disabled" : "removed"}`);
+        session.end();
+        continue;
+      }
+      conn.vhost = v;
+    }
+    for (const source of this.registry.all()) {
+      const v = next.vhosts.get(source.vhost);
+      if (v) source.reconfigure(sourcePlayConfig(v));
+    }
   }
 
   /** Stops accepting, closes every connection. */
   async stop(): Promise<void> {
     if (this.sweepTimer) clearInterval(this.sweepTimer);
-    await Promise.all(this.servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
+    await Promise.all([...this.servers.values()].map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
     for (const session of [...this.live.values()]) session.close(undefined);
     for (const s of this.registry.all()) s.dispose();
   }

@@ -23,20 +23,20 @@ export interface RtmpUrl {
   tcUrl: string;
 }
 
-/** `rtmp://host[:port]/app[/more]/stream[?query]`: the last path segment is the stream. */
+/**
+ * `rtmp://host[:port]/app[/more]/stream[?query]`, and SRS's `rtmp://host/app?vhost=v/stream`:
+ * the stream is what follows the last `/`, the app (with its query) what precedes it.
+ */
 export function parseRtmpUrl(url: string): RtmpUrl {
   const m = /^rtmp:\/\/(\[[^\]]+\]|[^/:]+)(?::(\d+))?\/(.+)$/i.exec(url);
   if (!m) throw new SluiceError("ERR_RTMP_COMMAND", `not an rtmp:// URL with an app and a stream: ${url}`);
   const host = m[1]!.replace(/^\[|\]$/g, "");
   const port = m[2] ? Number(m[2]) : 1935;
   const rest = m[3]!;
-  const q = rest.indexOf("?");
-  const path = q < 0 ? rest : rest.slice(0, q);
-  const query = q < 0 ? "" : rest.slice(q);
-  const slash = path.lastIndexOf("/");
-  if (slash <= 0) throw new SluiceError("ERR_RTMP_COMMAND", `no stream name in ${url}`);
-  const app = path.slice(0, slash);
-  const stream = path.slice(slash + 1) + query;
+  const slash = rest.lastIndexOf("/");
+  if (slash <= 0 || slash === rest.length - 1) throw new SluiceError("ERR_RTMP_COMMAND", `no stream name in ${url}`);
+  const app = rest.slice(0, slash);
+  const stream = rest.slice(slash + 1);
   return { host, port, app, stream, tcUrl: `rtmp://${m[1]}${m[2] ? ":" + m[2] : ""}/${app}` };
 }
 
@@ -82,6 +82,11 @@ export class RtmpClient extends EventEmitter<RtmpClientEvents> {
     super();
     this.decoder = createChunkDecoder({ maxMessageSize: opts.maxMessageSize ?? 16 * 1024 * 1024, maxChunkStreams: 64 });
     this.handshake = new ClientHandshake({ complex: opts.complexHandshake ?? true });
+  }
+
+  /** The chunk size the server announced (Set Chunk Size), 128 before it did. */
+  get serverChunkSize(): number {
+    return this.decoder.chunkSize;
   }
 
   /** TCP connect, handshake and the connect command; resolves with the server's info object. */

@@ -145,15 +145,18 @@ export class RtmpServerSession {
 
   // ---- answers the application gives -------------------------------------------------
 
-  /** Accepts the pending connect: window, bandwidth, chunk size, then `_result` (as SRS). */
-  acceptConnect(): void {
+  /**
+   * Accepts the pending connect: window, bandwidth, chunk size (the vhost's `chunk_size`,
+   * else the server's), then `_result` (as SRS).
+   */
+  acceptConnect(chunkSize = this.opts.chunkSize): void {
     const req = this.connect;
     if (!req || this.state !== "connecting") return;
     this.state = "connected";
     this.write(windowAckSize(this.opts.windowAckSize));
     this.write(setPeerBandwidth(this.opts.windowAckSize, PeerBandwidthLimit.Dynamic));
-    this.write(setChunkSize(this.opts.chunkSize));
-    this.outChunkSize = this.opts.chunkSize;
+    this.write(setChunkSize(chunkSize));
+    this.outChunkSize = chunkSize;
     this.sendCommand(
       0,
       "_result",
