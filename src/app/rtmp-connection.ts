@@ -17,6 +17,7 @@ import type {
 import { TimestampUnwrapper } from "../protocol/rtmp/timestamp-unwrapper.js";
 import type { Source, SourcePlayConfig } from "../stream/source.js";
 import type { StreamRegistry } from "../stream/stream-registry.js";
+import { checkAccess } from "./access.js";
 import { parseStreamRequest } from "./stream-url.js";
 
 /** What a connection needs from the server around it. */
@@ -96,6 +97,12 @@ export class RtmpConnection implements RtmpServerSessionHandler {
       session.rejectPublish(req.streamId, "NetStream.Publish.BadName", "empty stream name");
       return;
     }
+    const refused = checkAccess(vhost, "publish", session.ip, session.connect?.pageUrl ?? "");
+    if (refused) {
+      log.warn(session.id, `rtmp ${session.peer} publish ${vhost.name}/${app}/${stream} refused: ${refused}`);
+      session.rejectPublish(req.streamId, "NetStream.Publish.Rejected", "access denied");
+      return;
+    }
     const source = this.ctx.registry.acquire(vhost.name, app, stream, sourcePlayConfig(vhost));
     if (!source.publish(session)) {
       log.warn(session.id, `rtmp ${session.peer} publish ${source.key} refused: already published by client ${source.publisher?.id}`);
@@ -119,6 +126,12 @@ export class RtmpConnection implements RtmpServerSessionHandler {
     const { vhost, app, stream } = this.streamOf(session, req.name);
     if (this.playing.has(req.streamId)) {
       throw new SluiceError("ERR_RTMP_STATE", `play twice on stream id ${req.streamId}`);
+    }
+    const refused = checkAccess(vhost, "play", session.ip, session.connect?.pageUrl ?? "");
+    if (refused) {
+      log.warn(session.id, `rtmp ${session.peer} play ${vhost.name}/${app}/${stream} refused: ${refused}`);
+      session.rejectPlay(req.streamId, "NetStream.Play.Rejected", "access denied");
+      return;
     }
     const source = this.ctx.registry.acquire(vhost.name, app, stream, sourcePlayConfig(vhost));
     const player = new RtmpPlayer(

@@ -19,6 +19,7 @@ import {
   readString,
   type ListenAddress,
 } from "./directive-values.js";
+import { parseIpMatch } from "./ip-match.js";
 import { KNOWN_DIRECTIVES } from "./known-directives.js";
 import { parseConfFile, parseConfText, type Directive, type ParseOptions } from "./parser.js";
 
@@ -60,6 +61,40 @@ export interface VhostConfig {
   /** chunk_size of the vhost, or the global one. */
   chunkSize: number;
   play: PlayConfig;
+  /** refer { }: allowed pageUrl domains; default off. */
+  refer: ReferConfig;
+  /** security { }: allow/deny rules by client IP; default off. */
+  security: SecurityConfig;
+}
+
+/** An RTMP client action that access rules apply to. */
+export type AccessAction = "play" | "publish";
+
+export interface ReferConfig {
+  /** enabled: default off. */
+  enabled: boolean;
+  /** all: domains allowed for both play and publish; empty = no check. */
+  all: string[];
+  /** publish: domains allowed to publish; empty = no check. */
+  publish: string[];
+  /** play: domains allowed to play; empty = no check. */
+  play: string[];
+}
+
+export interface SecurityRule {
+  action: "allow" | "deny";
+  kind: AccessAction;
+  /** "all", an IP address, or a CIDR such as 192.168.1.0/24 or fd00::/8. */
+  match: string;
+  /** file:line of the rule, for logs. */
+  where: string;
+}
+
+export interface SecurityConfig {
+  /** enabled: default off. */
+  enabled: boolean;
+  /** allow/deny rules in file order (see src/app/access.ts for how they apply). */
+  rules: SecurityRule[];
 }
 
 export interface SluiceConfig {
@@ -163,6 +198,80 @@ const PLAY_RULES: BlockRules<Partial<PlayConfig>> = Object.fromEntries(
 );
 
 // ---------------------------------------------------------------------------------------
+// refer { } and security { }
+
+type ReferList = "all" | "publish" | "play";
+
+/** The domains of a refer list: at least one (SRS would refuse every client for an empty list). */
+function readDomains(d: Directive): string[] {
+  if (d.args.length === 0) {
+    throw new ConfError(
+      "ERR_CONF_VALUE",
+      d,
+      `missing value for ${quoteValue(d.name)}: expected one or more domains, e.g. ${d.name} example.com;`,
+    );
+  }
+  for (const arg of d.args) {
+    if (arg === "" || /[\s/]/.test(arg)) {
+      throw new ConfError(
+        "ERR_CONF_VALUE",
+        d,
+        `invalid value ${quoteValue(arg)} for ${quoteValue(d.name)}: expected a domain such as example.com`,
+      );
+    }
+  }
+  return [...d.args];
+}
+
+interface ReferDraft {
+  enabled: boolean;
+  all?: string[];
+  publish?: string[];
+  play?: string[];
+}
+
+const REFER_RULES: BlockRules<ReferDraft> = {
+  enabled: { read: (d, refer, ctx) => (refer.enabled = readFlag(d, ctx, false)) },
+  all: { read: (d, refer) => (refer.all = readDomains(d)) },
+  publish: { read: (d, refer) => (refer.publish = readDomains(d)) },
+  play: { read: (d, refer) => (refer.play = readDomains(d)) },
+};
+
+function readSecurityRule(d: Directive, into: SecurityConfig): void {
+  const expected = `${d.name} play|publish all|IP|CIDR, e.g. ${d.name} publish 192.168.1.0/24;`;
+  if (d.args.length !== 2) {
+    throw new ConfError(
+      "ERR_CONF_VALUE",
+      d,
+      `${d.args.length < 2 ? "missing" : "too many"} values for ${quoteValue(d.name)}, given ${d.args.length}: expected ${expected}`,
+    );
+  }
+  const [kind, match] = d.args as [string, string];
+  if (kind !== "play" && kind !== "publish") {
+    throw new ConfError("ERR_CONF_VALUE", d, `invalid value ${quoteValue(kind)} for ${quoteValue(d.name)}: expected play|publish`);
+  }
+  if (match !== "all" && !parseIpMatch(match)) {
+    throw new ConfError(
+      "ERR_CONF_VALUE",
+      d,
+      `invalid value ${quoteValue(match)} for ${quoteValue(d.name)}: expected all, an IPv4/IPv6 address or a CIDR such as 10.0.0.0/8`,
+    );
+  }
+  into.rules.push({
+    action: d.name === "allow" ? "allow" : "deny",
+    kind,
+    match,
+    where: `${d.file}:${d.line}`,
+  });
+}
+
+const SECURITY_RULES: BlockRules<SecurityConfig> = {
+  enabled: { read: (d, security, ctx) => (security.enabled = readFlag(d, ctx, false)) },
+  allow: { repeat: "each", read: (d, security) => readSecurityRule(d, security) },
+  deny: { repeat: "each", read: (d, security) => readSecurityRule(d, security) },
+};
+
+// ---------------------------------------------------------------------------------------
 // vhost NAME { }
 
 interface VhostDraft {
@@ -173,6 +282,24 @@ interface VhostDraft {
   play: Partial<PlayConfig>;
   /** The older vhost-level spellings, which override play { } as SRS's transform does. */
   legacyPlay: Partial<PlayConfig>;
+  refer: ReferDraft;
+  /** refer / refer_play / refer_publish at vhost level: override refer { } and turn it on. */
+  legacyRefer: Partial<Record<ReferList, string[]>>;
+  security: SecurityConfig;
+}
+
+/**
+ * SRS's srs_config_transform_vhost reads `refer d...;` as `refer { enabled on; all d...; }`,
+ * `refer_play` as `play` and `refer_publish` as `publish` in it; so do we, with a notice.
+ */
+function readLegacyRefer(d: Directive, vhost: VhostDraft, ctx: ConfigContext, list: ReferList): void {
+  vhost.legacyRefer[list] = readDomains(d);
+  ctx.warn(
+    d,
+    `vhost-level ${quoteValue(d.name)} is SRS's older form; read as "refer { enabled on; ${list} ${d.args.join(" ")}; }"`,
+    "notice",
+    `legacy:vhost.${d.name}`,
+  );
 }
 
 /**
@@ -208,6 +335,24 @@ const VHOST_RULES: BlockRules<VhostDraft> = {
   // As SRS (get("play")), only the first play block is read.
   play: {
     read: (d, vhost, ctx) => readBlock(d.children ?? [], VHOST_PLAY_PLACE, PLAY_RULES, vhost.play, ctx),
+  },
+  // As SRS, only the first refer { } and security { } are read. A plain `refer d...;` is
+  // SRS's older spelling of refer { all d...; }.
+  refer: {
+    read: (d, vhost, ctx) => {
+      if (d.children === undefined) readLegacyRefer(d, vhost, ctx, "all");
+      else readBlock(d.children, VHOST_REFER_PLACE, REFER_RULES, vhost.refer, ctx);
+    },
+  },
+  refer_play: { read: (d, vhost, ctx) => readLegacyRefer(d, vhost, ctx, "play") },
+  refer_publish: { read: (d, vhost, ctx) => readLegacyRefer(d, vhost, ctx, "publish") },
+  security: {
+    read: (d, vhost, ctx) => {
+      readBlock(d.children ?? [], VHOST_SECURITY_PLACE, SECURITY_RULES, vhost.security, ctx);
+      if (vhost.security.enabled && vhost.security.rules.length === 0) {
+        ctx.warn(d, `"security" is enabled without allow or deny rules: every client is refused, as SRS does`);
+      }
+    },
   },
   ...VHOST_LEGACY_PLAY_RULES,
 };
@@ -266,7 +411,16 @@ const ROOT_RULES: BlockRules<RootDraft> = {
           `duplicate vhost ${quoteValue(name)}: expected each vhost once (first at ${formatPosition(first.at)})`,
         );
       }
-      const vhost: VhostDraft = { name, at: d, enabled: true, play: {}, legacyPlay: {} };
+      const vhost: VhostDraft = {
+        name,
+        at: d,
+        enabled: true,
+        play: {},
+        legacyPlay: {},
+        refer: { enabled: false },
+        legacyRefer: {},
+        security: { enabled: false, rules: [] },
+      };
       root.vhosts.set(name, vhost);
       readBlock(d.children ?? [], VHOST_PLACE, VHOST_RULES, vhost, ctx);
     },
@@ -276,6 +430,8 @@ const ROOT_RULES: BlockRules<RootDraft> = {
 const ROOT_PLACE: BlockPlace = { known: KNOWN_DIRECTIVES, path: "" };
 const VHOST_PLACE = childPlace(ROOT_PLACE, "vhost");
 const VHOST_PLAY_PLACE = childPlace(VHOST_PLACE, "play");
+const VHOST_REFER_PLACE = childPlace(VHOST_PLACE, "refer");
+const VHOST_SECURITY_PLACE = childPlace(VHOST_PLACE, "security");
 
 // ---------------------------------------------------------------------------------------
 
@@ -298,7 +454,14 @@ function buildConfig(tree: readonly Directive[], file: string): LoadResult {
   const vhosts = new Map<string, VhostConfig>();
   if (!root.vhosts.has(DEFAULT_VHOST)) {
     const play = { ...PLAY_DEFAULTS };
-    vhosts.set(DEFAULT_VHOST, { name: DEFAULT_VHOST, enabled: true, chunkSize: root.chunkSize, play });
+    vhosts.set(DEFAULT_VHOST, {
+      name: DEFAULT_VHOST,
+      enabled: true,
+      chunkSize: root.chunkSize,
+      play,
+      refer: { enabled: false, all: [], publish: [], play: [] },
+      security: { enabled: false, rules: [] },
+    });
   }
   for (const draft of root.vhosts.values()) {
     vhosts.set(draft.name, {
@@ -306,6 +469,8 @@ function buildConfig(tree: readonly Directive[], file: string): LoadResult {
       enabled: draft.enabled,
       chunkSize: draft.chunkSize ?? root.chunkSize,
       play: { ...PLAY_DEFAULTS, ...draft.play, ...draft.legacyPlay },
+      refer: buildRefer(draft),
+      security: { enabled: draft.security.enabled, rules: [...draft.security.rules] },
     });
   }
 
@@ -320,6 +485,17 @@ function buildConfig(tree: readonly Directive[], file: string): LoadResult {
     vhosts: new FrozenMap(vhosts),
   };
   return { config: deepFreeze(config), warnings: ctx.warnings };
+}
+
+function buildRefer(draft: VhostDraft): ReferConfig {
+  const legacy = draft.legacyRefer;
+  const hasLegacy = legacy.all !== undefined || legacy.play !== undefined || legacy.publish !== undefined;
+  return {
+    enabled: draft.refer.enabled || hasLegacy,
+    all: [...(legacy.all ?? draft.refer.all ?? [])],
+    publish: [...(legacy.publish ?? draft.refer.publish ?? [])],
+    play: [...(legacy.play ?? draft.refer.play ?? [])],
+  };
 }
 
 function formatAddress(a: ListenAddress): string {

@@ -20,6 +20,10 @@ function errorOf(text: string, code: string): string {
 }
 
 const PLAY_DEFAULTS = { gopCache: true, gopCacheMaxFrames: 2500, queueLength: 10, timeJitter: "full", mwLatency: 350, mwMsgs: 8 };
+const ACCESS_DEFAULTS = {
+  refer: { enabled: false, all: [], publish: [], play: [] },
+  security: { enabled: false, rules: [] },
+};
 
 describe("defaults", () => {
   it("gives SRS's defaults for an empty file, with the default vhost", () => {
@@ -33,12 +37,12 @@ describe("defaults", () => {
     expect(config.pid).toBe("./objs/srs.pid");
     expect(config.log).toEqual({ tank: "console", level: "trace", file: "./objs/srs.log" });
     expect([...config.vhosts.keys()]).toEqual([DEFAULT_VHOST]);
-    expect(config.vhosts.get(DEFAULT_VHOST)).toEqual({ name: DEFAULT_VHOST, enabled: true, chunkSize: 60000, play: PLAY_DEFAULTS });
+    expect(config.vhosts.get(DEFAULT_VHOST)).toEqual({ name: DEFAULT_VHOST, enabled: true, chunkSize: 60000, play: PLAY_DEFAULTS, ...ACCESS_DEFAULTS });
   });
 
   it("defaults every field of a vhost and its play block", () => {
     const { config } = load("chunk_size 4096;\nvhost a.com { play { } }");
-    expect(config.vhosts.get("a.com")).toEqual({ name: "a.com", enabled: true, chunkSize: 4096, play: PLAY_DEFAULTS });
+    expect(config.vhosts.get("a.com")).toEqual({ name: "a.com", enabled: true, chunkSize: 4096, play: PLAY_DEFAULTS, ...ACCESS_DEFAULTS });
     expect(config.vhosts.has(DEFAULT_VHOST)).toBe(true);
   });
 
@@ -104,6 +108,7 @@ describe("implemented directives", () => {
       enabled: false,
       chunkSize: 128,
       play: { gopCache: false, gopCacheMaxFrames: 0, queueLength: 2.5, timeJitter: "zero", mwLatency: 0, mwMsgs: 1 },
+      ...ACCESS_DEFAULTS,
     });
   });
 
@@ -331,7 +336,7 @@ describe("SRS's older spellings", () => {
     expect(messages(warnings)).toEqual([
       `conf/x.conf:1:1: "http_stream" is SRS's older form of "http_server", which is not implemented yet; ignored`,
       `conf/x.conf:3:3: "atc" is SRS's older form of "play.atc", which is not implemented yet; ignored`,
-      `conf/x.conf:4:3: "refer" is not implemented yet; ignored`,
+      `conf/x.conf:4:3: vhost-level "refer" is SRS's older form; read as "refer { enabled on; all a.com; }"`,
       `conf/x.conf:5:3: "forward" is not implemented yet; ignored`,
       `conf/x.conf:6:3: "mr" is SRS's older form of "publish.mr", which is not implemented yet; ignored`,
     ]);
@@ -382,11 +387,11 @@ describe("fixtures in SRS's style", () => {
     const old = config.vhosts.get("old.srs.com");
     expect(old).toMatchObject({ enabled: true, chunkSize: 128 });
     expect(old?.play).toMatchObject({ gopCache: false, mwMsgs: 4 });
-    expect(warnings.filter((w) => w.level === "notice")).toHaveLength(4);
+    expect(old?.refer).toEqual({ enabled: true, all: ["github.com", "github.io"], publish: [], play: [] });
+    expect(warnings.filter((w) => w.level === "notice")).toHaveLength(5);
     expect(messages(warnings.filter((w) => w.level === "warn"))).toEqual([
       `${fixture("legacy-srs1.conf")}:9:1: "pithy_print" was removed from SRS and has no effect; ignored`,
       `${fixture("legacy-srs1.conf")}:13:1: "http_stream" is SRS's older form of "http_server", which is not implemented yet; ignored`,
-      `${fixture("legacy-srs1.conf")}:26:5: "refer" is not implemented yet; ignored`,
       `${fixture("legacy-srs1.conf")}:27:5: "forward" is not implemented yet; ignored`,
     ]);
   });
