@@ -3,7 +3,7 @@
  * play into a Source's publisher or consumer, and cleans up when the connection ends. The
  * protocol itself is RtmpServerSession's.
  */
-import type { VhostConfig } from "../conf/config.js";
+import { MIN_LATENCY_MW_MS, type VhostConfig } from "../conf/config.js";
 import { SluiceError } from "../core/errors.js";
 import { log } from "../core/logger.js";
 import { RtmpPlayer } from "../outputs/rtmp/rtmp-player.js";
@@ -44,12 +44,16 @@ const PLAYER_SOCKET_BYTES = 2 * 1024 * 1024;
 /** Bytes a player's own queue may hold, whatever `queue_length` says. */
 const PLAYER_QUEUE_BYTES = 16 * 1024 * 1024;
 
+/**
+ * A Source's settings from its vhost. `min_latency on` caps the merged-write interval at
+ * MIN_LATENCY_MW_MS (a smaller `mw_latency`, 0 included, is kept).
+ */
 export function sourcePlayConfig(vhost: VhostConfig): SourcePlayConfig {
   return {
     gopCache: vhost.play.gopCache,
     gopCacheMaxFrames: vhost.play.gopCacheMaxFrames,
     timeJitter: vhost.play.timeJitter,
-    mwLatency: vhost.play.mwLatency,
+    mwLatency: vhost.minLatency ? Math.min(vhost.play.mwLatency, MIN_LATENCY_MW_MS) : vhost.play.mwLatency,
   };
 }
 
@@ -57,6 +61,11 @@ export class RtmpConnection implements RtmpServerSessionHandler {
   vhost: VhostConfig | undefined;
   /** What the client is doing, for timeouts and logs. */
   role: "none" | "publish" | "play" = "none";
+  /** The vhost whose publish { } timeouts apply (the published stream's, by name). */
+  publishVhost = "";
+  /** performance.now() at the accepted publish, and at the last media message (0: none yet). */
+  publishStartedAt = 0;
+  lastMediaAt = 0;
   private readonly publishing = new Map<number, Publishing>();
   private readonly playing = new Map<number, Playing>();
 
@@ -111,6 +120,9 @@ export class RtmpConnection implements RtmpServerSessionHandler {
       return;
     }
     this.role = "publish";
+    this.publishVhost = vhost.name;
+    this.publishStartedAt = performance.now();
+    this.lastMediaAt = 0;
     this.publishing.set(req.streamId, { source, unwrapper: new TimestampUnwrapper() });
     log.trace(session.id, `rtmp ${session.peer} publish ${source.key} type=${req.type}`);
     session.acceptPublish(req.streamId);
@@ -119,6 +131,7 @@ export class RtmpConnection implements RtmpServerSessionHandler {
   onMedia(session: RtmpServerSession, streamId: number, type: number, timestamp: number, payload: Buffer): void {
     const p = this.publishing.get(streamId);
     if (!p) return;
+    this.lastMediaAt = performance.now();
     p.source.onMessage(type, p.unwrapper.unwrap(timestamp), payload);
   }
 
@@ -146,6 +159,8 @@ export class RtmpConnection implements RtmpServerSessionHandler {
       source.gopCacheSize > 0,
     );
     this.role = "play";
+    // tcp_nodelay: as SRS, TCP_NODELAY on the player's socket.
+    if (vhost.tcpNodelay) session.socket.setNoDelay(true);
     this.playing.set(req.streamId, { source, player });
     session.acceptPlay(req.streamId);
     log.trace(

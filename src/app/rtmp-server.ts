@@ -1,7 +1,7 @@
 /**
  * The RTMP service: listeners on every `listen` address, `max_connections` checked at
- * accept, one RtmpConnection per socket, one sweep a second for timeouts (no timer per
- * socket), and reload. Owns the StreamRegistry.
+ * accept, one RtmpConnection per socket, one sweep every SWEEP_MS for timeouts (no timer
+ * per socket), the pithy print (one timer), and reload. Owns the StreamRegistry.
  */
 import net from "node:net";
 import { DEFAULT_VHOST, type ListenAddress, type SluiceConfig, type VhostConfig } from "../conf/config.js";
@@ -9,7 +9,11 @@ import { SluiceError } from "../core/errors.js";
 import { log } from "../core/logger.js";
 import { RtmpServerSession, defaultSessionOptions } from "../protocol/rtmp/server-session.js";
 import { StreamRegistry } from "../stream/stream-registry.js";
+import { PithyPrint, type PithySubject } from "./pithy-print.js";
 import { RtmpConnection, sourcePlayConfig, type ConnectionContext } from "./rtmp-connection.js";
+
+/** The timeout sweep's interval: timeouts fire at most this late (normal_timeout is 5 s). */
+const SWEEP_MS = 500;
 
 function listenKey(a: ListenAddress): string {
   return `${a.host}|${a.port}`;
@@ -20,13 +24,12 @@ export interface RtmpServerTimeouts {
   handshakeMs: number;
   /** A connected client that neither publishes nor plays, ms. */
   idleMs: number;
-  /** A publisher that sends nothing, ms. */
-  publishIdleMs: number;
 }
 
-export const defaultTimeouts: RtmpServerTimeouts = { handshakeMs: 10_000, idleMs: 30_000, publishIdleMs: 20_000 };
+/** Publishers' timeouts are per vhost: `publish { firstpkt_timeout; normal_timeout; }`. */
+export const defaultTimeouts: RtmpServerTimeouts = { handshakeMs: 10_000, idleMs: 30_000 };
 
-export class RtmpServer implements ConnectionContext {
+export class RtmpServer implements ConnectionContext, PithySubject {
   readonly registry = new StreamRegistry();
   /** Listeners by "host|port". */
   private readonly servers = new Map<string, net.Server>();
@@ -34,11 +37,17 @@ export class RtmpServer implements ConnectionContext {
   private sweepTimer: NodeJS.Timeout | undefined;
   private refusedSinceLog = 0;
   private lastRefusedLog = 0;
+  /** Bytes of connections already closed, for the pithy print's totals. */
+  private closedBytesIn = 0;
+  private closedBytesOut = 0;
+  private readonly pithy: PithyPrint;
 
   constructor(
     private config: SluiceConfig,
     private readonly timeouts: RtmpServerTimeouts = defaultTimeouts,
-  ) {}
+  ) {
+    this.pithy = new PithyPrint(this, config.pithyPrintMs);
+  }
 
   get connectionCount(): number {
     return this.live.size;
@@ -53,8 +62,19 @@ export class RtmpServer implements ConnectionContext {
 
   async start(): Promise<void> {
     for (const addr of this.config.listen) await this.listen(addr);
-    this.sweepTimer = setInterval(() => this.sweep(), 1000);
+    this.sweepTimer = setInterval(() => this.sweep(), SWEEP_MS);
     this.sweepTimer.unref();
+    this.pithy.start();
+  }
+
+  totalBytes(): { in: number; out: number } {
+    let bytesIn = this.closedBytesIn;
+    let bytesOut = this.closedBytesOut;
+    for (const session of this.live.values()) {
+      bytesIn += session.bytesIn;
+      bytesOut += session.bytesOut;
+    }
+    return { in: bytesIn, out: bytesOut };
   }
 
   private async listen(addr: ListenAddress): Promise<void> {
@@ -75,8 +95,8 @@ export class RtmpServer implements ConnectionContext {
    * Applies a new config (reload): listeners added and removed (connections accepted on a
    * removed one stay), vhosts replaced; clients of a removed or disabled vhost are closed;
    * play settings reach existing streams (GOP cache and merged writes now, time_jitter at
-   * the next publish); chunk_size applies to new connections. Clients of unaffected vhosts
-   * notice nothing.
+   * the next publish); chunk_size applies to new connections; publish timeouts at the next
+   * sweep; pithy_print_ms now. Clients of unaffected vhosts notice nothing.
    */
   async reload(next: SluiceConfig): Promise<void> {
     const wanted = new Map(next.listen.map((a) => [listenKey(a), a]));
@@ -95,6 +115,7 @@ export class RtmpServer implements ConnectionContext {
       }
     }
     this.config = next;
+    this.pithy.configure(next.pithyPrintMs);
     for (const [conn, session] of [...this.live]) {
       if (!conn.vhost) continue;
       const v = next.vhosts.get(conn.vhost.name);
@@ -114,6 +135,7 @@ export class RtmpServer implements ConnectionContext {
   /** Stops accepting, closes every connection. */
   async stop(): Promise<void> {
     if (this.sweepTimer) clearInterval(this.sweepTimer);
+    this.pithy.stop();
     await Promise.all([...this.servers.values()].map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
     for (const session of [...this.live.values()]) session.close(undefined);
     for (const s of this.registry.all()) s.dispose();
@@ -125,6 +147,11 @@ export class RtmpServer implements ConnectionContext {
   }
 
   onConnectionClosed(conn: RtmpConnection): void {
+    const session = this.live.get(conn);
+    if (session) {
+      this.closedBytesIn += session.bytesIn;
+      this.closedBytesOut += session.bytesOut;
+    }
     this.live.delete(conn);
   }
 
@@ -170,8 +197,18 @@ export class RtmpServer implements ConnectionContext {
           );
         }
       } else if (conn.role === "publish") {
-        if (idle > t.publishIdleMs) {
-          session.close(new SluiceError("ERR_RTMP_TIMEOUT", `publisher sent nothing for ${Math.round(idle)} ms`));
+        // As SRS: firstpkt_timeout for the first media message after publish, then
+        // normal_timeout between media messages.
+        const p = (this.config.vhosts.get(conn.publishVhost) ?? conn.vhost)?.publish;
+        if (!p) continue;
+        if (conn.lastMediaAt === 0) {
+          if (now - conn.publishStartedAt > p.firstPktTimeout) {
+            session.close(new SluiceError("ERR_RTMP_TIMEOUT", `publisher sent no media within firstpkt_timeout ${p.firstPktTimeout} ms of publish`));
+          }
+        } else if (now - conn.lastMediaAt > p.normalTimeout) {
+          session.close(
+            new SluiceError("ERR_RTMP_TIMEOUT", `publisher sent no media for ${Math.round(now - conn.lastMediaAt)} ms (normal_timeout ${p.normalTimeout} ms)`),
+          );
         }
       } else if (conn.role === "none" && idle > t.idleMs) {
         session.close(new SluiceError("ERR_RTMP_TIMEOUT", `neither publish nor play for ${Math.round(idle)} ms`));

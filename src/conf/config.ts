@@ -54,13 +54,25 @@ export interface PlayConfig {
   mwMsgs: number;
 }
 
+export interface PublishConfig {
+  /** firstpkt_timeout: a publisher's first media message within this many ms of publish; default 20000. */
+  firstPktTimeout: number;
+  /** normal_timeout: then at most this many ms between media messages; default 5000. */
+  normalTimeout: number;
+}
+
 export interface VhostConfig {
   name: string;
   /** enabled: off refuses the vhost's clients; default on. */
   enabled: boolean;
   /** chunk_size of the vhost, or the global one. */
   chunkSize: number;
+  /** min_latency: merged writes at most MIN_LATENCY_MW_MS apart for this vhost's streams; default off. */
+  minLatency: boolean;
+  /** tcp_nodelay: TCP_NODELAY on the vhost's player sockets; default off. */
+  tcpNodelay: boolean;
   play: PlayConfig;
+  publish: PublishConfig;
   /** refer { }: allowed pageUrl domains; default off. */
   refer: ReferConfig;
   /** security { }: allow/deny rules by client IP; default off. */
@@ -112,6 +124,10 @@ export interface SluiceConfig {
   pid: string;
   /** srs_log_tank (console), srs_log_level (trace), srs_log_file (./objs/srs.log). */
   log: { tank: "console" | "file"; level: LogLevel; file: string };
+  /** pithy_print_ms: interval of the periodic status lines, ms; default 10000. */
+  pithyPrintMs: number;
+  /** utc_time: log times in UTC; default off. */
+  utcTime: boolean;
   /** Every vhost by name; always has "__defaultVhost__". */
   vhosts: ReadonlyMap<string, VhostConfig>;
 }
@@ -154,6 +170,14 @@ const PLAY_DEFAULTS: Readonly<PlayConfig> = Object.freeze({
   mwMsgs: 8,
 });
 
+const PUBLISH_DEFAULTS: Readonly<PublishConfig> = Object.freeze({
+  firstPktTimeout: 20000,
+  normalTimeout: 5000,
+});
+
+/** With min_latency on, a vhost's merged writes are at most this many ms apart (see README). */
+export const MIN_LATENCY_MW_MS = 100;
+
 const LOG_LEVELS: readonly LogLevel[] = ["verbose", "info", "trace", "warn", "error"];
 const TIME_JITTERS: readonly TimeJitter[] = ["full", "zero", "off"];
 
@@ -194,6 +218,24 @@ const PLAY_RULES: BlockRules<Partial<PlayConfig>> = Object.fromEntries(
   PLAY_KEYS.map((key): [string, DirectiveRule<Partial<PlayConfig>>] => [
     PLAY_FIELDS[key].directive,
     { read: (d, into, ctx) => setPlay(into, key, d, ctx) },
+  ]),
+);
+
+// ---------------------------------------------------------------------------------------
+// publish { }
+
+const PUBLISH_FIELDS: { readonly [K in keyof PublishConfig]: FieldReader<PublishConfig[K]> } = {
+  firstPktTimeout: { directive: "firstpkt_timeout", read: (d) => readInteger(d, 1) },
+  normalTimeout: { directive: "normal_timeout", read: (d) => readInteger(d, 1) },
+};
+
+type PublishKey = keyof PublishConfig;
+const PUBLISH_KEYS = Object.keys(PUBLISH_FIELDS) as PublishKey[];
+
+const PUBLISH_RULES: BlockRules<Partial<PublishConfig>> = Object.fromEntries(
+  PUBLISH_KEYS.map((key): [string, DirectiveRule<Partial<PublishConfig>>] => [
+    PUBLISH_FIELDS[key].directive,
+    { read: (d, into, ctx) => (into[key] = PUBLISH_FIELDS[key].read(d, ctx)) },
   ]),
 );
 
@@ -279,9 +321,14 @@ interface VhostDraft {
   at: Directive;
   enabled: boolean;
   chunkSize?: number;
+  minLatency: boolean;
+  tcpNodelay: boolean;
   play: Partial<PlayConfig>;
   /** The older vhost-level spellings, which override play { } as SRS's transform does. */
   legacyPlay: Partial<PlayConfig>;
+  publish: Partial<PublishConfig>;
+  /** publish_1stpkt_timeout / publish_normal_timeout at vhost level: override publish { }. */
+  legacyPublish: Partial<PublishConfig>;
   refer: ReferDraft;
   /** refer / refer_play / refer_publish at vhost level: override refer { } and turn it on. */
   legacyRefer: Partial<Record<ReferList, string[]>>;
@@ -329,9 +376,45 @@ const VHOST_LEGACY_PLAY_RULES: BlockRules<VhostDraft> = Object.fromEntries(
   ),
 );
 
+/**
+ * SRS 1-3's vhost-level publish_1stpkt_timeout and publish_normal_timeout: SRS's
+ * srs_config_transform_vhost moves them into publish { }; so do we, with a notice.
+ */
+const VHOST_LEGACY_PUBLISH_RULES: BlockRules<VhostDraft> = Object.fromEntries(
+  (
+    [
+      ["publish_1stpkt_timeout", "firstPktTimeout"],
+      ["publish_normal_timeout", "normalTimeout"],
+    ] as const
+  ).map(([legacy, key]): [string, DirectiveRule<VhostDraft>] => {
+    const directive = PUBLISH_FIELDS[key].directive;
+    return [
+      legacy,
+      {
+        repeat: "each",
+        read: (d, vhost, ctx) => {
+          vhost.legacyPublish[key] = PUBLISH_FIELDS[key].read(d, ctx);
+          ctx.warn(
+            d,
+            `vhost-level ${quoteValue(legacy)} is SRS's older form; read as "publish { ${directive} ${d.args.join(" ")}; }"`,
+            "notice",
+            `legacy:vhost.${legacy}`,
+          );
+        },
+      },
+    ];
+  }),
+);
+
 const VHOST_RULES: BlockRules<VhostDraft> = {
   enabled: { read: (d, vhost, ctx) => (vhost.enabled = readFlag(d, ctx, true)) },
   chunk_size: { read: (d, vhost) => (vhost.chunkSize = readInteger(d, CHUNK_SIZE_MIN, CHUNK_SIZE_MAX)) },
+  min_latency: { read: (d, vhost, ctx) => (vhost.minLatency = readFlag(d, ctx, false)) },
+  tcp_nodelay: { read: (d, vhost, ctx) => (vhost.tcpNodelay = readFlag(d, ctx, false)) },
+  // As SRS (get("publish")), only the first publish block is read.
+  publish: {
+    read: (d, vhost, ctx) => readBlock(d.children ?? [], VHOST_PUBLISH_PLACE, PUBLISH_RULES, vhost.publish, ctx),
+  },
   // As SRS (get("play")), only the first play block is read.
   play: {
     read: (d, vhost, ctx) => readBlock(d.children ?? [], VHOST_PLAY_PLACE, PLAY_RULES, vhost.play, ctx),
@@ -355,6 +438,7 @@ const VHOST_RULES: BlockRules<VhostDraft> = {
     },
   },
   ...VHOST_LEGACY_PLAY_RULES,
+  ...VHOST_LEGACY_PUBLISH_RULES,
 };
 
 // ---------------------------------------------------------------------------------------
@@ -370,6 +454,8 @@ interface RootDraft {
   logTank: "console" | "file";
   logLevel: LogLevel;
   logFile: string;
+  pithyPrintMs: number;
+  utcTime: boolean;
   vhosts: Map<string, VhostDraft>;
 }
 
@@ -398,6 +484,9 @@ const ROOT_RULES: BlockRules<RootDraft> = {
   srs_log_tank: { read: (d, root) => (root.logTank = readChoice(d, ["console", "file"] as const)) },
   srs_log_level: { read: (d, root) => (root.logLevel = readChoice(d, LOG_LEVELS)) },
   srs_log_file: { read: (d, root) => (root.logFile = readString(d, "a file path")) },
+  // SRS has no lower bound; below 100 ms the status lines would flood the log.
+  pithy_print_ms: { read: (d, root) => (root.pithyPrintMs = readInteger(d, 100)) },
+  utc_time: { read: (d, root, ctx) => (root.utcTime = readFlag(d, ctx, false)) },
   vhost: {
     repeat: "each",
     read: (d, root, ctx) => {
@@ -415,8 +504,12 @@ const ROOT_RULES: BlockRules<RootDraft> = {
         name,
         at: d,
         enabled: true,
+        minLatency: false,
+        tcpNodelay: false,
         play: {},
         legacyPlay: {},
+        publish: {},
+        legacyPublish: {},
         refer: { enabled: false },
         legacyRefer: {},
         security: { enabled: false, rules: [] },
@@ -430,6 +523,7 @@ const ROOT_RULES: BlockRules<RootDraft> = {
 const ROOT_PLACE: BlockPlace = { known: KNOWN_DIRECTIVES, path: "" };
 const VHOST_PLACE = childPlace(ROOT_PLACE, "vhost");
 const VHOST_PLAY_PLACE = childPlace(VHOST_PLACE, "play");
+const VHOST_PUBLISH_PLACE = childPlace(VHOST_PLACE, "publish");
 const VHOST_REFER_PLACE = childPlace(VHOST_PLACE, "refer");
 const VHOST_SECURITY_PLACE = childPlace(VHOST_PLACE, "security");
 
@@ -447,6 +541,8 @@ function buildConfig(tree: readonly Directive[], file: string): LoadResult {
     logTank: "console",
     logLevel: "trace",
     logFile: "./objs/srs.log",
+    pithyPrintMs: 10000,
+    utcTime: false,
     vhosts: new Map(),
   };
   readBlock(tree, ROOT_PLACE, ROOT_RULES, root, ctx);
@@ -458,7 +554,10 @@ function buildConfig(tree: readonly Directive[], file: string): LoadResult {
       name: DEFAULT_VHOST,
       enabled: true,
       chunkSize: root.chunkSize,
+      minLatency: false,
+      tcpNodelay: false,
       play,
+      publish: { ...PUBLISH_DEFAULTS },
       refer: { enabled: false, all: [], publish: [], play: [] },
       security: { enabled: false, rules: [] },
     });
@@ -468,7 +567,10 @@ function buildConfig(tree: readonly Directive[], file: string): LoadResult {
       name: draft.name,
       enabled: draft.enabled,
       chunkSize: draft.chunkSize ?? root.chunkSize,
+      minLatency: draft.minLatency,
+      tcpNodelay: draft.tcpNodelay,
       play: { ...PLAY_DEFAULTS, ...draft.play, ...draft.legacyPlay },
+      publish: { ...PUBLISH_DEFAULTS, ...draft.publish, ...draft.legacyPublish },
       refer: buildRefer(draft),
       security: { enabled: draft.security.enabled, rules: [...draft.security.rules] },
     });
@@ -482,6 +584,8 @@ function buildConfig(tree: readonly Directive[], file: string): LoadResult {
     daemon: root.daemon,
     pid: root.pid,
     log: { tank: root.logTank, level: root.logLevel, file: root.logFile },
+    pithyPrintMs: root.pithyPrintMs,
+    utcTime: root.utcTime,
     vhosts: new FrozenMap(vhosts),
   };
   return { config: deepFreeze(config), warnings: ctx.warnings };

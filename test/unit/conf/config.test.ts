@@ -20,6 +20,12 @@ function errorOf(text: string, code: string): string {
 }
 
 const PLAY_DEFAULTS = { gopCache: true, gopCacheMaxFrames: 2500, queueLength: 10, timeJitter: "full", mwLatency: 350, mwMsgs: 8 };
+/** min_latency, tcp_nodelay and publish { } (see server-options.test.ts). */
+const VHOST_OPTION_DEFAULTS = {
+  minLatency: false,
+  tcpNodelay: false,
+  publish: { firstPktTimeout: 20000, normalTimeout: 5000 },
+};
 const ACCESS_DEFAULTS = {
   refer: { enabled: false, all: [], publish: [], play: [] },
   security: { enabled: false, rules: [] },
@@ -37,12 +43,12 @@ describe("defaults", () => {
     expect(config.pid).toBe("./objs/srs.pid");
     expect(config.log).toEqual({ tank: "console", level: "trace", file: "./objs/srs.log" });
     expect([...config.vhosts.keys()]).toEqual([DEFAULT_VHOST]);
-    expect(config.vhosts.get(DEFAULT_VHOST)).toEqual({ name: DEFAULT_VHOST, enabled: true, chunkSize: 60000, play: PLAY_DEFAULTS, ...ACCESS_DEFAULTS });
+    expect(config.vhosts.get(DEFAULT_VHOST)).toEqual({ name: DEFAULT_VHOST, enabled: true, chunkSize: 60000, play: PLAY_DEFAULTS, ...ACCESS_DEFAULTS, ...VHOST_OPTION_DEFAULTS });
   });
 
   it("defaults every field of a vhost and its play block", () => {
     const { config } = load("chunk_size 4096;\nvhost a.com { play { } }");
-    expect(config.vhosts.get("a.com")).toEqual({ name: "a.com", enabled: true, chunkSize: 4096, play: PLAY_DEFAULTS, ...ACCESS_DEFAULTS });
+    expect(config.vhosts.get("a.com")).toEqual({ name: "a.com", enabled: true, chunkSize: 4096, play: PLAY_DEFAULTS, ...ACCESS_DEFAULTS, ...VHOST_OPTION_DEFAULTS });
     expect(config.vhosts.has(DEFAULT_VHOST)).toBe(true);
   });
 
@@ -108,7 +114,7 @@ describe("implemented directives", () => {
       enabled: false,
       chunkSize: 128,
       play: { gopCache: false, gopCacheMaxFrames: 0, queueLength: 2.5, timeJitter: "zero", mwLatency: 0, mwMsgs: 1 },
-      ...ACCESS_DEFAULTS,
+      ...ACCESS_DEFAULTS, ...VHOST_OPTION_DEFAULTS,
     });
   });
 
