@@ -9,14 +9,18 @@ import { errorCode } from "./core/errors.js";
 import { fileSink, log } from "./core/logger.js";
 import { RtmpServer } from "./app/rtmp-server.js";
 import { writePidFile, removePidFile } from "./app/pid-file.js";
+import { DAEMON_CHILD_ARG, daemonize, notifyDaemonParent } from "./app/daemon.js";
+import { printConfig } from "./conf/print-config.js";
 import { VERSION } from "./version.js";
 
-const USAGE = `Usage: sluice [-h] [-v] [-t] -c <filename>
+const USAGE = `Usage: sluice [-h] [-v] [-t] [--foreground] -c <filename>
 Options:
    -h, --help            print this help and exit
    -v, -V, --version     print the version and exit
-   -t                    test the configuration file (syntax and values) and exit 0 if valid, 1 if not
+   -t                    test the configuration file (syntax and values), print the effective
+                         configuration, and exit 0 if valid, 1 if not
    -c <filename>         use this configuration file (SRS's dialect; see docs/config.md)
+   --foreground          stay in the foreground even with \`daemon on\` (as \`daemon off\`)
 Example:
    sluice -c conf/sluice.conf
 `;
@@ -24,11 +28,17 @@ Example:
 interface Args {
   conf: string;
   test: boolean;
+  /** --foreground: ignore `daemon on`. */
+  foreground: boolean;
+  /** The detached child of `daemon on` (internal marker, see app/daemon.ts). */
+  daemonChild: boolean;
 }
 
 function parseArgs(argv: string[]): Args | number {
   let conf = "";
   let test = false;
+  let foreground = false;
+  let daemonChild = false;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     if (a === "-h" || a === "--help" || a === "-?") {
@@ -40,6 +50,8 @@ function parseArgs(argv: string[]): Args | number {
       return 0;
     }
     if (a === "-t") test = true;
+    else if (a === "--foreground") foreground = true;
+    else if (a === DAEMON_CHILD_ARG) daemonChild = true;
     else if (a === "-c") {
       const v = argv[++i];
       if (!v) {
@@ -56,14 +68,16 @@ function parseArgs(argv: string[]): Args | number {
     process.stderr.write(`sluice: no configuration file; use -c <filename>\n${USAGE}`);
     return 1;
   }
-  return { conf, test };
+  return { conf, test, foreground, daemonChild };
 }
 
 function logWarnings(warnings: readonly ConfigWarning[]): void {
   for (const w of warnings) {
     const where = `${w.file}:${w.line}:${w.column}`;
-    if (w.level === "notice") log.trace(0, `${where}: ${w.message}`);
-    else log.warn(0, `${where}: ${w.message}`);
+    // ConfigContext.warn already starts the message with its position.
+    const line = w.message.startsWith(`${where}: `) ? w.message : `${where}: ${w.message}`;
+    if (w.level === "notice") log.trace(0, line);
+    else log.warn(0, line);
   }
 }
 
@@ -82,24 +96,33 @@ export async function main(argv: string[]): Promise<number> {
     return 1;
   }
   if (args.test) {
+    process.stdout.write(printConfig(config));
     process.stdout.write(`sluice: the configuration file ${args.conf} syntax is ok\nsluice: configuration file test is successful\n`);
     return 0;
   }
 
-  log.configure({ level: config.log.level });
+  // daemon on: re-spawn detached and exit once the child runs (see app/daemon.ts).
+  if (config.daemon && !args.foreground && !args.daemonChild) {
+    return await daemonize({
+      argv: argv.filter((a) => a !== DAEMON_CHILD_ARG),
+      logTank: config.log.tank,
+      logFile: config.log.file,
+      pidFile: config.pid,
+    });
+  }
+
+  log.configure({ level: config.log.level, utc: config.utcTime });
   if (config.log.tank === "file") {
     fs.mkdirSync(path.dirname(path.resolve(config.log.file)), { recursive: true });
     log.configure({ sink: fileSink(config.log.file) });
   }
   log.trace(0, `sluice ${VERSION} on node ${process.version}, pid ${process.pid}, config ${config.file}`);
-  if (config.daemon) {
-    log.warn(0, "daemon on is not implemented yet: running in the foreground (set daemon off to silence this)");
-  }
 
   try {
     writePidFile(config.pid);
   } catch (err) {
     log.error(0, err instanceof Error ? err.message : String(err));
+    await notifyDaemonParent({ sluice: "failed", reason: err instanceof Error ? err.message : String(err) });
     return 1;
   }
 
@@ -109,8 +132,10 @@ export async function main(argv: string[]): Promise<number> {
   } catch (err) {
     log.error(0, `${errorCode(err) ?? "ERR"} ${err instanceof Error ? err.message : String(err)}`);
     removePidFile(config.pid);
+    await notifyDaemonParent({ sluice: "failed", reason: err instanceof Error ? err.message : String(err) });
     return 1;
   }
+  await notifyDaemonParent({ sluice: "ready" });
 
   return await new Promise<number>((resolve) => {
     let stopping = false;

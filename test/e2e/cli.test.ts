@@ -81,3 +81,56 @@ describe("sluice command line", () => {
     }
   });
 });
+
+describe("sluice -t prints the effective config", () => {
+  it("renders every setting with its default, each vhost's play settings, and reads back to the same config", async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), "sluice-cli-"));
+    try {
+      const file = path.join(dir, "effective.conf");
+      await writeFile(
+        file,
+        [
+          "listen 127.0.0.1:19351;",
+          "daemon off;",
+          "vhost a.com {",
+          "    chunk_size 4096;",
+          "    play { gop_cache off; queue_length 5; mw_latency 100; }",
+          "    security { enabled on; allow play 10.0.0.0/8; }",
+          "}",
+          "",
+        ].join("\n"),
+      );
+      const r = await sluice(["-t", "-c", file]);
+      expect(r.code).toBe(0);
+      expect(r.stdout).toMatch(/test is successful\n$/);
+      const text = r.stdout.replace(/^sluice:.*\n/gm, "");
+      expect(text).toMatch(/^listen\s+127\.0\.0\.1:19351;$/m);
+      expect(text).toMatch(/^chunk_size\s+60000;$/m);
+      expect(text).toMatch(/^max_connections\s+1000;$/m);
+      expect(text).toMatch(/^daemon\s+off;$/m);
+      expect(text).toMatch(/^pid\s+\.\/objs\/srs\.pid;$/m);
+      expect(text).toMatch(/^srs_log_tank\s+console;$/m);
+      expect(text).toMatch(/^srs_log_level\s+trace;$/m);
+      const vhost = text.slice(text.indexOf("vhost a.com {"));
+      expect(vhost).toMatch(/^ {4}chunk_size\s+4096;$/m);
+      expect(vhost).toMatch(/^ {4}play \{\n(?: {8}.*\n)*? {8}gop_cache\s+off;$/m);
+      expect(vhost).toMatch(/^ {8}gop_cache_max_frames\s+2500;$/m);
+      expect(vhost).toMatch(/^ {8}queue_length\s+5;$/m);
+      expect(vhost).toMatch(/^ {8}time_jitter\s+full;$/m);
+      expect(vhost).toMatch(/^ {8}mw_latency\s+100;$/m);
+      expect(vhost).toMatch(/^ {8}allow play 10\.0\.0\.0\/8;/m);
+      expect(text).toMatch(/^vhost __defaultVhost__ \{$/m);
+
+      // The printed config is itself a valid config with the same effective settings.
+      const again = path.join(dir, "again.conf");
+      await writeFile(again, text);
+      const r2 = await sluice(["-t", "-c", again]);
+      expect(r2.code).toBe(0);
+      expect(r2.stdout + r2.stderr).not.toMatch(/\[Warn\]/);
+      const body = (s: string) => s.replace(/^(sluice:|#).*\n/gm, "").replace(/ #.*$/gm, "");
+      expect(body(r2.stdout)).toBe(body(r.stdout));
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
