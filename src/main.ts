@@ -162,7 +162,7 @@ export async function main(argv: string[]): Promise<number> {
         return;
       }
       log.trace(0, `reload: applying ${next.file}`);
-      log.configure({ level: next.log.level });
+      log.configure({ level: next.log.level, utc: next.utcTime });
       void server.reload(next).then(() => log.trace(0, "reload: done"));
     });
     process.on("SIGTERM", () => graceful("SIGTERM"));

@@ -9,7 +9,7 @@ import { SluiceError } from "../core/errors.js";
 import { log } from "../core/logger.js";
 import { RtmpServerSession, defaultSessionOptions } from "../protocol/rtmp/server-session.js";
 import { StreamRegistry } from "../stream/stream-registry.js";
-import { PithyPrint, type PithySubject } from "./pithy-print.js";
+import { PithyPrint, type PithyClient, type PithySubject } from "./pithy-print.js";
 import { RtmpConnection, sourcePlayConfig, type ConnectionContext } from "./rtmp-connection.js";
 
 /** The timeout sweep's interval: timeouts fire at most this late (normal_timeout is 5 s). */
@@ -75,6 +75,20 @@ export class RtmpServer implements ConnectionContext, PithySubject {
       bytesOut += session.bytesOut;
     }
     return { in: bytesIn, out: bytesOut };
+  }
+
+  *clients(): Iterable<PithyClient> {
+    for (const [conn, session] of this.live) {
+      yield {
+        id: session.id,
+        peer: session.peer,
+        role: conn.role,
+        vhost: conn.vhost?.name ?? "",
+        bytesIn: session.bytesIn,
+        bytesOut: session.bytesOut,
+        startedAt: session.startedAt,
+      };
+    }
   }
 
   private async listen(addr: ListenAddress): Promise<void> {

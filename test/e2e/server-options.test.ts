@@ -23,6 +23,7 @@ describe("publish timeouts, pithy print, tcp_nodelay and min_latency", () => {
     server = await startServer({
       conf: [
         "pithy_print_ms 1000;",
+        "srs_log_level info;",
         "vhost quiet.test { publish { firstpkt_timeout 1500; normal_timeout 1000; } }",
         "vhost fast.test { tcp_nodelay on; min_latency on; }",
       ].join("\n"),
@@ -97,6 +98,12 @@ describe("publish timeouts, pithy print, tcp_nodelay and min_latency", () => {
       expect(Number(s[2])).toBeGreaterThanOrEqual(1);
       expect(Number(s[4])).toBeGreaterThan(0);
       for (const l of lines.filter((x) => x.includes("pithy "))) expect(l).toMatch(LOG_LINE);
+      // At srs_log_level info, a line per connection too: the player, with its kbps out.
+      const clientLines = lines
+        .map((l) => /pithy client 127\.0\.0\.1:\d+: play on fast\.test, in \d+ kbps, out (\d+) kbps, alive \d+s/.exec(l))
+        .filter((m): m is RegExpExecArray => m !== null);
+      expect(clientLines.length).toBeGreaterThanOrEqual(1);
+      expect(Number(clientLines[clientLines.length - 1]![1])).toBeGreaterThan(0);
       expect(frames).toBeGreaterThan(10);
     } finally {
       player.close();
@@ -126,5 +133,33 @@ describe("utc_time", () => {
     const at = Date.UTC(y!, mo! - 1, d!, h!, mi!, s!, ms!);
     expect(Math.abs(Date.now() - at)).toBeLessThan(60_000);
     expect(line).toMatch(/\]\[Trace\]\[\d+\]\[\d+\] rtmp /);
+  });
+});
+
+describe("max_connections", () => {
+  let server: RunningServer;
+  beforeAll(async () => {
+    server = await startServer({
+      confText: "listen {{port}};\ndaemon off;\nmax_connections 3;\npid {{dir}}/s.pid;\nvhost __defaultVhost__ { }\n",
+    });
+  });
+  afterAll(async () => {
+    await server?.stop();
+  });
+
+  it("refuses the connection past max_connections at accept, logs it, and serves the others", async () => {
+    const clients: RtmpClient[] = [];
+    for (let i = 0; i < 3; i++) {
+      const c = new RtmpClient(parseRtmpUrl(server.url("live", `s${i}`)));
+      await c.connect();
+      clients.push(c);
+    }
+    const extra = new RtmpClient(parseRtmpUrl(server.url("live", "x")));
+    await expect(extra.connect()).rejects.toThrow();
+    await server.waitForLog(/refused: max_connections 3 reached/, 3000);
+    // The three admitted clients still work.
+    for (const c of clients) expect(typeof (await c.createStream())).toBe("number");
+    for (const c of clients) c.close();
+    extra.close();
   });
 });
