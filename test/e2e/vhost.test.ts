@@ -30,4 +30,20 @@ describe("vhosts", () => {
     await expect(c.connect()).rejects.toThrow(/NetConnection.Connect.Rejected/);
     c.close();
   });
+
+  it("keeps streams of the same app/name in two vhosts apart", async () => {
+    const pub = new RtmpClient(parseRtmpUrl(`rtmp://127.0.0.1:${server.port}/live?vhost=small.test/same`));
+    await pub.connect();
+    const pid = await pub.createStream();
+    await pub.publish(pid);
+    // The same name on the default vhost is another stream: a second publisher is welcome.
+    const other = new RtmpClient(parseRtmpUrl(server.url("live", "same")));
+    await other.connect();
+    await other.publish(await other.createStream());
+    // And on small.test it is taken.
+    const third = new RtmpClient(parseRtmpUrl(`rtmp://127.0.0.1:${server.port}/live?vhost=small.test/same`));
+    await third.connect();
+    await expect(third.publish(await third.createStream())).rejects.toThrow(/BadName/);
+    for (const c of [pub, other, third]) c.close();
+  });
 });
