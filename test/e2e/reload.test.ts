@@ -9,6 +9,7 @@ import { testMedia } from "../support/fixtures.js";
 import { canConnect, freePort } from "../support/ports.js";
 import { startServer, type RunningServer } from "../support/server.js";
 import { publish, type Publisher } from "../support/clients.js";
+import { watchVideo, type Watcher } from "../support/watch.js";
 import { RtmpClient, parseRtmpUrl } from "../../src/protocol/rtmp/client-session.js";
 
 const base = (port: number, dir: string, extra: string) =>
@@ -17,23 +18,13 @@ const base = (port: number, dir: string, extra: string) =>
 describe("reload on SIGHUP", () => {
   let server: RunningServer;
   let pub: Publisher;
-  const arrivals: number[] = [];
-  const stamps: number[] = [];
-  let watcher: RtmpClient;
+  let watcher: Watcher;
 
   beforeAll(async () => {
     server = await startServer({ confText: base(0, "{{dir}}", "vhost gone.test { }").replace("listen 0;", "listen {{port}};") });
     pub = publish(await testMedia("h264-aac"), `rtmp://127.0.0.1:${server.port}/live?vhost=keep.test/cam`, { loop: true });
     await pub.ready;
-    watcher = new RtmpClient(parseRtmpUrl(`rtmp://127.0.0.1:${server.port}/live?vhost=keep.test/cam`));
-    watcher.on("media", (m) => {
-      if (m.type === 9 && m.payload[1] === 1) {
-        arrivals.push(performance.now());
-        stamps.push(m.timestamp);
-      }
-    });
-    await watcher.connect();
-    await watcher.play(await watcher.createStream());
+    watcher = await watchVideo(`rtmp://127.0.0.1:${server.port}/live?vhost=keep.test/cam`);
   });
 
   afterAll(async () => {
@@ -70,15 +61,10 @@ describe("reload on SIGHUP", () => {
     expect(await canConnect(extra)).toBe(true);
     await new Promise((r) => setTimeout(r, 2500));
 
-    const from = arrivals.findIndex((t) => t > arrivals[0]! + 1000);
-    let worstArrival = 0;
-    let worstStamp = 0;
-    for (let i = Math.max(1, from); i < arrivals.length; i++) {
-      worstArrival = Math.max(worstArrival, arrivals[i]! - arrivals[i - 1]!);
-      worstStamp = Math.max(worstStamp, stamps[i]! - stamps[i - 1]!);
-    }
-    expect(arrivals.length).toBeGreaterThan(50);
-    expect(worstArrival).toBeLessThan(2000);
-    expect(worstStamp).toBeLessThan(80); // no frame lost (25 fps: 40 ms steps)
+    const a = watcher.arrivals;
+    const worst = watcher.worstGaps(a.findIndex((t) => t > a[0]! + 1000));
+    expect(a.length).toBeGreaterThan(50);
+    expect(worst.arrivalMs).toBeLessThan(2000);
+    expect(worst.timestampMs).toBeLessThan(80); // no frame lost (25 fps: 40 ms steps)
   });
 });
