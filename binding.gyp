@@ -10,7 +10,8 @@
         "native/chunk_decoder.cc",
         "native/chunk_writer.cc",
         "native/chunk_encoder.cc",
-        "native/fanout.cc"
+        "native/fanout.cc",
+        "native/ts_muxer.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NAPI_DISABLE_CPP_EXCEPTIONS", "NODE_ADDON_API_DISABLE_DEPRECATED"],

@@ -14,6 +14,7 @@ import { chunkDecodeBench } from "./micro/chunk-decode.bench.js";
 import { chunkEncodeBench } from "./micro/chunk-encode.bench.js";
 import { TASK_TIME_MS, WARMUP_TIME_MS, repoRoot, type MicroRow } from "./micro/common.js";
 import { handshakeBench } from "./micro/handshake.bench.js";
+import { tsMuxBench } from "./micro/ts-mux.bench.js";
 import { nmsVersion } from "./micro/nms.js";
 
 const SUBJECTS: ReadonlyArray<[string, () => Promise<MicroRow[]>]> = [
@@ -21,6 +22,7 @@ const SUBJECTS: ReadonlyArray<[string, () => Promise<MicroRow[]>]> = [
   ["chunk encode", chunkEncodeBench],
   ["handshake", handshakeBench],
   ["AMF0", amf0Bench],
+  ["TS mux", tsMuxBench],
 ];
 
 function fmt(value: number | null, unit: MicroRow["unit"]): string {

@@ -5,6 +5,7 @@
 // hands any remainder back to Node (socket.write), which waits for writability as usual.
 #include "fanout.h"
 
+#include <sys/resource.h>
 #include <sys/uio.h>
 
 #include <cerrno>
@@ -61,10 +62,29 @@ Napi::Value WritevFd(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, written);
 }
 
+// raiseOpenFilesLimit() -> { soft, hard }: every player is a descriptor, so the server
+// lifts its soft RLIMIT_NOFILE to the hard limit at start, as nginx's worker_rlimit_nofile
+// and SRS do; Node has no API for it.
+Napi::Value RaiseOpenFilesLimit(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  struct rlimit rl;
+  if (getrlimit(RLIMIT_NOFILE, &rl) != 0) return ThrowCoded(env, "ERR_NATIVE", "getrlimit(RLIMIT_NOFILE) failed");
+  if (rl.rlim_cur < rl.rlim_max) {
+    struct rlimit want = rl;
+    want.rlim_cur = rl.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &want) == 0) rl = want;
+  }
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("soft", Napi::Number::New(env, rl.rlim_cur == RLIM_INFINITY ? -1.0 : double(rl.rlim_cur)));
+  out.Set("hard", Napi::Number::New(env, rl.rlim_max == RLIM_INFINITY ? -1.0 : double(rl.rlim_max)));
+  return out;
+}
+
 }  // namespace
 
 void InitFanout(Napi::Env env, Napi::Object exports) {
   exports.Set("writevFd", Napi::Function::New(env, WritevFd, "writevFd"));
+  exports.Set("raiseOpenFilesLimit", Napi::Function::New(env, RaiseOpenFilesLimit, "raiseOpenFilesLimit"));
 }
 
 }  // namespace sluice

@@ -29,6 +29,8 @@ export type ErrorCode =
   | "ERR_RTMP_TIMEOUT"
   | "ERR_RTMP_PEER_CLOSED"
   | "ERR_RTMP_SLOW_PLAYER"
+  // MPEG-TS muxer
+  | "ERR_TS_INPUT"
   // server
   | "ERR_SERVER_LISTEN"
   | "ERR_SERVER_PID"

@@ -53,7 +53,16 @@ interface NativeChunkDecoder {
   readonly chunkSize: number;
 }
 
+/** The addon's TS muxer (native/ts_muxer.cc). */
+interface NativeTsMuxer {
+  muxVideo(timestampMs: number, payload: Buffer): Buffer;
+  muxAudio(timestampMs: number, payload: Buffer): Buffer;
+  startSegment(): Buffer;
+  reset(): void;
+}
+
 interface Addon {
+  TsMuxer: new () => NativeTsMuxer;
   ChunkDecoder: new (maxMessageSize: number, maxChunkStreams: number) => NativeChunkDecoder;
   encodeChunks(
     csid: number,
@@ -71,6 +80,7 @@ interface Addon {
   sha256(data: Buffer): Buffer;
   hmacSha256(key: Buffer, data: Buffer): Buffer;
   writevFd(fd: number, buffers: Buffer[], count: number): number;
+  raiseOpenFilesLimit(): { soft: number; hard: number };
 }
 
 const require = createRequire(import.meta.url);
@@ -179,4 +189,54 @@ export function hmacSha256(key: Buffer, data: Buffer): Buffer {
  */
 export function writevFd(fd: number, buffers: Buffer[], count: number): number {
   return addon.writevFd(fd, buffers, count);
+}
+
+function checkTimestamp(timestampMs: number, what: string): void {
+  if (!Number.isSafeInteger(timestampMs)) {
+    throw new TypeError(`TsMuxer.${what}: timestampMs must be an integer number of milliseconds, got ${timestampMs}`);
+  }
+}
+
+/**
+ * MPEG-TS muxer for one stream (ISO/IEC 13818-1): FLV audio/video tag bodies as RTMP carries
+ * them, one call per frame, to 188-byte TS packets. Video: AVC (codec id 7), HEVC (legacy
+ * codec id 12 and enhanced-RTMP "hvc1"/"avc1"), NALUs to Annex B with an AUD first and the
+ * sequence header's parameter sets before every IDR/IRAP picture. Audio: AAC (ADTS from the
+ * AudioSpecificConfig) and MP3 (as is, stream type 0x03 or 0x04). PIDs: PMT 0x1001, video
+ * 0x100, audio 0x101; PCR on the video PID, or the audio PID when there is no video. PTS/DTS
+ * are the timestamp (and composition time) at 90 kHz, modulo 2^33.
+ *
+ * Sequence headers return an empty Buffer. A frame of a stream the last PMT did not list
+ * writes a new PAT/PMT first. Malformed input throws an Error with `code` ERR_TS_INPUT and
+ * leaves the muxer usable.
+ */
+export class TsMuxer {
+  private readonly native: NativeTsMuxer = new addon.TsMuxer();
+
+  /** The packets of one video frame (empty for sequence headers and command frames). */
+  muxVideo(timestampMs: number, payload: Buffer): Buffer {
+    checkTimestamp(timestampMs, "muxVideo");
+    return this.native.muxVideo(timestampMs, payload);
+  }
+
+  /** The packets of one audio frame (empty for the AAC sequence header). */
+  muxAudio(timestampMs: number, payload: Buffer): Buffer {
+    checkTimestamp(timestampMs, "muxAudio");
+    return this.native.muxAudio(timestampMs, payload);
+  }
+
+  /** PAT + PMT (two packets) listing the streams seen so far: write it first in a segment. */
+  startSegment(): Buffer {
+    return this.native.startSegment();
+  }
+
+  /** Forgets codecs, sequence headers and continuity counters (a new publish). */
+  reset(): void {
+    this.native.reset();
+  }
+}
+
+/** Lifts the soft open-files limit to the hard one (every player is a descriptor). */
+export function raiseOpenFilesLimit(): { soft: number; hard: number } {
+  return addon.raiseOpenFilesLimit();
 }
