@@ -8,10 +8,12 @@ import { loadConfig, type ConfigWarning, type SluiceConfig } from "./conf/config
 import { errorCode } from "./core/errors.js";
 import { fileSink, log } from "./core/logger.js";
 import { RtmpServer } from "./app/rtmp-server.js";
+import { HttpService } from "./http/http-service.js";
 import { writePidFile, removePidFile } from "./app/pid-file.js";
 import { DAEMON_CHILD_ARG, daemonize, notifyDaemonParent } from "./app/daemon.js";
 import { printConfig } from "./conf/print-config.js";
 import { VERSION } from "./version.js";
+import { raiseOpenFilesLimit } from "./native/index.js";
 
 const USAGE = `Usage: sluice [-h] [-v] [-t] [--foreground] -c <filename>
 Options:
@@ -126,10 +128,17 @@ export async function main(argv: string[]): Promise<number> {
     return 1;
   }
 
+  const files = raiseOpenFilesLimit();
+  if (files.soft >= 0 && files.soft < config.maxConnections + 64) {
+    log.warn(0, `open-files limit ${files.soft} is below max_connections ${config.maxConnections}: raise it (ulimit -n, LimitNOFILE)`);
+  }
   const server = new RtmpServer(config);
+  const http = new HttpService();
   try {
     await server.start();
+    await http.start(config.httpServer);
   } catch (err) {
+    http.stop();
     log.error(0, `${errorCode(err) ?? "ERR"} ${err instanceof Error ? err.message : String(err)}`);
     removePidFile(config.pid);
     await notifyDaemonParent({ sluice: "failed", reason: err instanceof Error ? err.message : String(err) });
@@ -143,6 +152,7 @@ export async function main(argv: string[]): Promise<number> {
       if (stopping) return;
       stopping = true;
       log.trace(0, `${signal}: stopping gracefully (${server.connectionCount} connections)`);
+      http.stop();
       void server.stop().then(() => {
         removePidFile(config.pid);
         log.trace(0, "stopped");
@@ -163,7 +173,10 @@ export async function main(argv: string[]): Promise<number> {
       }
       log.trace(0, `reload: applying ${next.file}`);
       log.configure({ level: next.log.level, utc: next.utcTime });
-      void server.reload(next).then(() => log.trace(0, "reload: done"));
+      void server
+        .reload(next)
+        .then(() => http.reload(next.httpServer))
+        .then(() => log.trace(0, "reload: done"));
     });
     process.on("SIGTERM", () => graceful("SIGTERM"));
     process.on("SIGINT", () => graceful("SIGINT"));

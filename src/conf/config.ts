@@ -109,6 +109,17 @@ export interface SecurityConfig {
   rules: SecurityRule[];
 }
 
+export interface HttpServerConfig {
+  /** enabled: default off. */
+  enabled: boolean;
+  /** listen: [IP:]PORT, every address of the first listen directive; default 0.0.0.0:8080. */
+  listen: ListenAddress[];
+  /** dir: the static files' root, relative to the working directory; default ./objs/nginx/html. */
+  dir: string;
+  /** crossdomain: CORS headers and OPTIONS preflight; default on (SRS's get_http_stream_crossdomain). */
+  crossdomain: boolean;
+}
+
 export interface SluiceConfig {
   /** Absolute path of the file it was loaded from. */
   file: string;
@@ -130,6 +141,8 @@ export interface SluiceConfig {
   utcTime: boolean;
   /** Every vhost by name; always has "__defaultVhost__". */
   vhosts: ReadonlyMap<string, VhostConfig>;
+  /** http_server { }: static files (and later HLS, HTTP-FLV); default off. */
+  httpServer: HttpServerConfig;
 }
 
 export const DEFAULT_VHOST = "__defaultVhost__";
@@ -314,6 +327,23 @@ const SECURITY_RULES: BlockRules<SecurityConfig> = {
 };
 
 // ---------------------------------------------------------------------------------------
+// http_server { }
+
+const HTTP_SERVER_DEFAULTS: Readonly<HttpServerConfig> = Object.freeze({
+  enabled: false,
+  listen: [{ host: "0.0.0.0", port: 8080 }],
+  dir: "./objs/nginx/html",
+  crossdomain: true,
+});
+
+const HTTP_SERVER_RULES: BlockRules<Partial<HttpServerConfig>> = {
+  enabled: { read: (d, http, ctx) => (http.enabled = readFlag(d, ctx, HTTP_SERVER_DEFAULTS.enabled)) },
+  listen: { read: (d, http) => (http.listen = readListen(d)) },
+  dir: { read: (d, http) => (http.dir = readString(d, "a directory path")) },
+  crossdomain: { read: (d, http, ctx) => (http.crossdomain = readFlag(d, ctx, HTTP_SERVER_DEFAULTS.crossdomain)) },
+};
+
+// ---------------------------------------------------------------------------------------
 // vhost NAME { }
 
 interface VhostDraft {
@@ -457,6 +487,7 @@ interface RootDraft {
   pithyPrintMs: number;
   utcTime: boolean;
   vhosts: Map<string, VhostDraft>;
+  httpServer: Partial<HttpServerConfig>;
 }
 
 const ROOT_RULES: BlockRules<RootDraft> = {
@@ -487,6 +518,10 @@ const ROOT_RULES: BlockRules<RootDraft> = {
   // SRS has no lower bound; below 100 ms the status lines would flood the log.
   pithy_print_ms: { read: (d, root) => (root.pithyPrintMs = readInteger(d, 100)) },
   utc_time: { read: (d, root, ctx) => (root.utcTime = readFlag(d, ctx, false)) },
+  // As SRS (root->get("http_server")), only the first block is read.
+  http_server: {
+    read: (d, root, ctx) => readBlock(d.children ?? [], HTTP_SERVER_PLACE, HTTP_SERVER_RULES, root.httpServer, ctx),
+  },
   vhost: {
     repeat: "each",
     read: (d, root, ctx) => {
@@ -522,6 +557,7 @@ const ROOT_RULES: BlockRules<RootDraft> = {
 
 const ROOT_PLACE: BlockPlace = { known: KNOWN_DIRECTIVES, path: "" };
 const VHOST_PLACE = childPlace(ROOT_PLACE, "vhost");
+const HTTP_SERVER_PLACE = childPlace(ROOT_PLACE, "http_server");
 const VHOST_PLAY_PLACE = childPlace(VHOST_PLACE, "play");
 const VHOST_PUBLISH_PLACE = childPlace(VHOST_PLACE, "publish");
 const VHOST_REFER_PLACE = childPlace(VHOST_PLACE, "refer");
@@ -544,6 +580,7 @@ function buildConfig(tree: readonly Directive[], file: string): LoadResult {
     pithyPrintMs: 10000,
     utcTime: false,
     vhosts: new Map(),
+    httpServer: {},
   };
   readBlock(tree, ROOT_PLACE, ROOT_RULES, root, ctx);
 
@@ -587,6 +624,11 @@ function buildConfig(tree: readonly Directive[], file: string): LoadResult {
     pithyPrintMs: root.pithyPrintMs,
     utcTime: root.utcTime,
     vhosts: new FrozenMap(vhosts),
+    httpServer: {
+      ...HTTP_SERVER_DEFAULTS,
+      ...root.httpServer,
+      listen: [...(root.httpServer.listen ?? HTTP_SERVER_DEFAULTS.listen)].map((a) => ({ ...a })),
+    },
   };
   return { config: deepFreeze(config), warnings: ctx.warnings };
 }

@@ -364,7 +364,6 @@ describe("fixtures in SRS's style", () => {
     const { config, warnings } = loadConfig(fixture("origin.conf"));
     expect(messages(warnings)).toEqual([
       `${fixture("origin.conf")}:8:1: "http_api" is not implemented yet; ignored`,
-      `${fixture("origin.conf")}:12:1: "http_server" is not implemented yet; ignored`,
       `${fixture("origin.conf")}:17:1: "rtc_server" is not implemented yet; ignored`,
       `${fixture("origin.conf")}:23:5: "hls" is not implemented yet; ignored`,
       `${fixture("origin.conf")}:26:5: "http_remux" is not implemented yet; ignored`,
@@ -372,15 +371,40 @@ describe("fixtures in SRS's style", () => {
     ]);
     expect(config.daemon).toBe(true);
     expect(config.vhosts.get(DEFAULT_VHOST)?.play.gopCacheMaxFrames).toBe(2500);
+    expect(config.httpServer).toEqual({
+      enabled: true,
+      listen: [{ host: "0.0.0.0", port: 8080 }],
+      dir: "./objs/nginx/html",
+      crossdomain: true,
+    });
+  });
+
+  it("reads http_server with SRS's defaults", () => {
+    expect(parseConfigText("", "conf/x.conf").config.httpServer).toEqual({
+      enabled: false,
+      listen: [{ host: "0.0.0.0", port: 8080 }],
+      dir: "./objs/nginx/html",
+      crossdomain: true,
+    });
+    const { config, warnings } = parseConfigText(
+      "http_server { enabled on; listen 127.0.0.1:8081; dir ./www; crossdomain off; }",
+      "conf/x.conf",
+    );
+    expect(warnings).toEqual([]);
+    expect(config.httpServer).toEqual({
+      enabled: true,
+      listen: [{ host: "127.0.0.1", port: 8081 }],
+      dir: "./www",
+      crossdomain: false,
+    });
+    expect(() => parseConfigText("http_server { listen nope; }", "conf/x.conf")).toThrow(/listen/);
   });
 
   it("loads HLS and HTTP-FLV configs like SRS's hls.conf and http.flv.live.conf", () => {
     expect(messages(loadConfig(fixture("hls.conf")).warnings)).toEqual([
-      `${fixture("hls.conf")}:7:1: "http_server" is not implemented yet; ignored`,
       `${fixture("hls.conf")}:13:5: "hls" is not implemented yet; ignored`,
     ]);
     expect(messages(loadConfig(fixture("http-flv.conf")).warnings)).toEqual([
-      `${fixture("http-flv.conf")}:7:1: "http_server" is not implemented yet; ignored`,
       `${fixture("http-flv.conf")}:13:5: "http_remux" is not implemented yet; ignored`,
     ]);
   });
