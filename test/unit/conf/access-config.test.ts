@@ -1,21 +1,6 @@
 /** refer { } and security { } in a vhost, and SRS's older refer spellings. */
 import { describe, expect, it } from "vitest";
-import { parseConfigText, type ConfigWarning } from "../../../src/conf/config.js";
-import { catchConfError } from "./catch-conf-error.js";
-
-function load(text: string) {
-  return parseConfigText(text, "conf/x.conf");
-}
-
-function messages(warnings: ConfigWarning[]): string[] {
-  return warnings.map((w) => w.message);
-}
-
-function errorOf(text: string): string {
-  const err = catchConfError(() => load(text));
-  expect(err.code).toBe("ERR_CONF_VALUE");
-  return err.message;
-}
+import { catchConfError, errorOf, load, messages } from "./catch-conf-error.js";
 
 describe("refer { }", () => {
   it("reads enabled, all, publish and play, without warnings", () => {

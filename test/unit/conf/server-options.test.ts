@@ -1,22 +1,8 @@
 /** publish { firstpkt_timeout; normal_timeout; }, min_latency, tcp_nodelay, pithy_print_ms, utc_time. */
 import { describe, expect, it } from "vitest";
-import { DEFAULT_VHOST, MIN_LATENCY_MW_MS, parseConfigText, type ConfigWarning } from "../../../src/conf/config.js";
+import { DEFAULT_VHOST, MIN_LATENCY_MW_MS } from "../../../src/conf/config.js";
 import { sourcePlayConfig } from "../../../src/app/rtmp-connection.js";
-import { catchConfError } from "./catch-conf-error.js";
-
-function load(text: string) {
-  return parseConfigText(text, "conf/x.conf");
-}
-
-function messages(warnings: ConfigWarning[]): string[] {
-  return warnings.map((w) => w.message);
-}
-
-function errorOf(text: string): string {
-  const err = catchConfError(() => load(text));
-  expect(err.code).toBe("ERR_CONF_VALUE");
-  return err.message;
-}
+import { catchConfError, errorOf, load, messages } from "./catch-conf-error.js";
 
 describe("server options: defaults", () => {
   it("gives SRS's defaults", () => {
