@@ -8,13 +8,10 @@
 import { writevFd } from "../../native/index.js";
 import type { RtmpServerSession } from "../../protocol/rtmp/server-session.js";
 import type { Consumer } from "../../stream/consumer.js";
+import { ConsumerQueue, type QueueLimits } from "../../stream/consumer-queue.js";
 import type { SharedMessage } from "../../stream/shared-message.js";
 
-export interface RtmpPlayerLimits {
-  /** Longest span of queued media, ms (`queue_length` x 1000). */
-  queueMs: number;
-  /** Most bytes queued in the player's own queue. */
-  queueBytes: number;
+export interface RtmpPlayerLimits extends QueueLimits {
   /** Most bytes Node may hold unsent for the socket before we stop writing to it. */
   socketBytes: number;
 }
@@ -30,9 +27,6 @@ const nativeWrites = process.env["SLUICE_FANOUT"] !== "node";
 const batch: Buffer[] = [];
 
 export class RtmpPlayer implements Consumer {
-  /** Messages dropped because the player fell behind, and how many times it happened. */
-  droppedMessages = 0;
-  drops = 0;
   /** Batches written (one writev each) and messages sent. */
   writes = 0;
   sentMessages = 0;
@@ -40,11 +34,7 @@ export class RtmpPlayer implements Consumer {
   audio = true;
   video = true;
 
-  private queue: SharedMessage[] = [];
-  private queueBytes = 0;
-  /** Timestamp of the oldest queued media message, -1 when none is queued. */
-  private queueStart = -1;
-  private waitingKeyframe: boolean;
+  private readonly queue: ConsumerQueue;
   /** The socket's descriptor for native writes, or -1 (not a plain TCP socket). */
   private readonly fd: number;
 
@@ -56,7 +46,7 @@ export class RtmpPlayer implements Consumer {
     /** Whether the join preamble starts at a keyframe (GOP cache on and filled). */
     startsAtKeyframe: boolean,
   ) {
-    this.waitingKeyframe = !startsAtKeyframe;
+    this.queue = new ConsumerQueue(limits, startsAtKeyframe);
     const handle = (session.socket as unknown as { _handle?: { fd?: unknown } })._handle;
     this.fd = nativeWrites && typeof handle?.fd === "number" ? handle.fd : -1;
   }
@@ -64,51 +54,22 @@ export class RtmpPlayer implements Consumer {
   get queuedMessages(): number {
     return this.queue.length;
   }
+  /** Messages dropped because the player fell behind, and how many times it happened. */
+  get droppedMessages(): number {
+    return this.queue.droppedMessages;
+  }
+  get drops(): number {
+    return this.queue.drops;
+  }
 
   enqueue(msg: SharedMessage): void {
     if (this.paused) return;
-    if (msg.isConfig) {
-      // Metadata and sequence headers always pass, even while skipping ahead.
-      this.push(msg);
-      return;
-    }
-    if (msg.isVideo ? !this.video : msg.isAudio && !this.audio) return;
-    if (this.waitingKeyframe) {
-      if (!msg.isRandomAccess) {
-        this.droppedMessages++;
-        return;
-      }
-      this.waitingKeyframe = false;
-    }
-    this.push(msg);
-    if (this.queueStart < 0) this.queueStart = msg.timestamp;
-    if (this.queueBytes > this.limits.queueBytes || msg.timestamp - this.queueStart > this.limits.queueMs) {
-      this.skipAhead();
-    }
-  }
-
-  private push(msg: SharedMessage): void {
+    if (!msg.isConfig && (msg.isVideo ? !this.video : msg.isAudio && !this.audio)) return;
     this.queue.push(msg);
-    this.queueBytes += msg.payload.length;
-  }
-
-  /** Drops the queue but its metadata and sequence headers, and waits for a keyframe. */
-  private skipAhead(): void {
-    const kept: SharedMessage[] = [];
-    for (const m of this.queue) {
-      if (m.isConfig) kept.push(m);
-      else this.droppedMessages++;
-    }
-    this.queue = kept;
-    this.queueBytes = 0;
-    for (const m of kept) this.queueBytes += m.payload.length;
-    this.queueStart = -1;
-    this.waitingKeyframe = true;
-    this.drops++;
   }
 
   flush(): void {
-    const q = this.queue;
+    const q = this.queue.messages;
     const count = q.length;
     if (count === 0) return;
     const socket = this.session.socket;
@@ -146,9 +107,7 @@ export class RtmpPlayer implements Consumer {
     this.session.bytesOut += bytes;
     this.sentMessages += count;
     this.writes++;
-    q.length = 0;
-    this.queueBytes = 0;
-    this.queueStart = -1;
+    this.queue.clear();
   }
 
   /** The kernel took `skip` bytes of the batch: Node sends the rest when it can. */
@@ -169,7 +128,7 @@ export class RtmpPlayer implements Consumer {
 
   onPublish(): void {
     this.session.sendOnStatus(this.streamId, "status", "NetStream.Play.PublishNotify", "Now published.");
-    this.waitingKeyframe = true;
+    this.queue.waitForKeyframe();
   }
 
   onUnpublish(): void {
@@ -179,13 +138,7 @@ export class RtmpPlayer implements Consumer {
   /** Pause (true) stops delivery; unpause resumes live from the next keyframe. */
   setPaused(paused: boolean): void {
     this.paused = paused;
-    if (paused) {
-      this.droppedMessages += this.queue.length;
-      this.queue = [];
-      this.queueBytes = 0;
-      this.queueStart = -1;
-    } else {
-      this.waitingKeyframe = true;
-    }
+    if (paused) this.queue.discard();
+    else this.queue.waitForKeyframe();
   }
 }
