@@ -52,3 +52,40 @@ export function audioCodecName(p: Buffer): string {
   if (f === SoundFormat.ExHeader) return p.length >= 5 ? p.toString("latin1", 1, 5) : "unknown";
   return f === SoundFormat.AAC ? "AAC" : f === SoundFormat.MP3 ? "MP3" : f === SoundFormat.Speex ? "Speex" : `format${f}`;
 }
+
+/** FLV file header flags (FLV spec E.2). */
+const FLV_HAS_AUDIO = 0x04;
+const FLV_HAS_VIDEO = 0x01;
+
+/** The FLV header and PreviousTagSize0: the first 13 bytes of an FLV file or HTTP-FLV stream. */
+export function flvHeader(hasAudio: boolean, hasVideo: boolean): Buffer {
+  const b = Buffer.alloc(13);
+  b.write("FLV", 0, "latin1");
+  b[3] = 1;
+  b[4] = (hasAudio ? FLV_HAS_AUDIO : 0) | (hasVideo ? FLV_HAS_VIDEO : 0);
+  b.writeUInt32BE(9, 5);
+  // bytes 9..12: PreviousTagSize0 = 0
+  return b;
+}
+
+/** The largest tag body FLV's 24-bit DataSize can say. */
+export const FLV_MAX_TAG_BODY = 0xffffff;
+
+/**
+ * One FLV tag (FLV spec E.4.1) and the PreviousTagSize after it: type 8/9/18, the
+ * timestamp's low 24 bits then its high 8 bits (32 bits in all: it wraps after 49.7 days,
+ * as RTMP's), stream id 0. Throws a RangeError for a body FLV cannot carry.
+ */
+export function encodeFlvTag(type: number, timestamp: number, body: Buffer): Buffer {
+  if (body.length > FLV_MAX_TAG_BODY) throw new RangeError(`FLV tag body of ${body.length} bytes is over ${FLV_MAX_TAG_BODY}`);
+  const out = Buffer.allocUnsafe(11 + body.length + 4);
+  const ts = timestamp % 0x100000000;
+  out[0] = type;
+  out.writeUIntBE(body.length, 1, 3);
+  out.writeUIntBE(ts & 0xffffff, 4, 3);
+  out[7] = (ts >>> 24) & 0xff;
+  out.writeUIntBE(0, 8, 3);
+  body.copy(out, 11);
+  out.writeUInt32BE(11 + body.length, 11 + body.length);
+  return out;
+}

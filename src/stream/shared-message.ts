@@ -1,8 +1,9 @@
 /**
  * A media or data message as a Source holds it: the payload once, its timestamp after
  * correction, what kind of frame it is, and its RTMP chunks made once per (chunk size,
- * stream id) on first use. Every consumer queues the same object and the same Buffers.
+ * stream id) and its FLV tag on first use. Every consumer queues the same object and the same Buffers.
  */
+import { encodeFlvTag } from "../format/flv.js";
 import { encodeChunks } from "../native/index.js";
 import { ChunkStreamId, MessageType } from "../protocol/rtmp/message-types.js";
 
@@ -21,6 +22,7 @@ export class SharedMessage {
   private chunkSize = 0;
   private streamId = 0;
   private otherChunks: Map<string, Buffer> | undefined;
+  private flv: Buffer | undefined;
 
   constructor(
     /** RTMP message type: 8 audio, 9 video, 18 data. */
@@ -68,6 +70,11 @@ export class SharedMessage {
       this.otherChunks.set(key, b);
     }
     return b;
+  }
+
+  /** The message as an FLV tag with its PreviousTagSize (HTTP-FLV, WS-FLV, DVR); made once and shared. */
+  flvTag(): Buffer {
+    return (this.flv ??= encodeFlvTag(this.type, this.timestamp, this.payload));
   }
 
   private encode(chunkSize: number, streamId: number): Buffer {
