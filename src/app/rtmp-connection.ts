@@ -27,6 +27,10 @@ export interface ConnectionContext {
   resolveVhost(name: string): VhostConfig | undefined;
   /** Called once when the connection is over. */
   onConnectionClosed(conn: RtmpConnection): void;
+  /** A publish started on `source`: outputs that follow publishes (HLS) attach; `close` ends the publisher. */
+  published(source: Source, vhost: VhostConfig, close: (reason: string) => void): void;
+  /** The publisher of `source` left, after the Source was told. */
+  unpublished(source: Source, vhost: string): void;
 }
 
 interface Publishing {
@@ -126,6 +130,10 @@ export class RtmpConnection implements RtmpServerSessionHandler {
     this.publishing.set(req.streamId, { source, unwrapper: new TimestampUnwrapper() });
     log.trace(session.id, `rtmp ${session.peer} publish ${source.key} type=${req.type}`);
     session.acceptPublish(req.streamId);
+    this.ctx.published(source, vhost, (reason) => {
+      log.warn(session.id, `rtmp ${session.peer} publish ${source.key} closed: ${reason}`);
+      session.close(undefined);
+    });
   }
 
   onMedia(session: RtmpServerSession, streamId: number, type: number, timestamp: number, payload: Buffer): void {
@@ -192,6 +200,7 @@ export class RtmpConnection implements RtmpServerSessionHandler {
       this.publishing.delete(streamId);
       pub.source.unpublish(session);
       log.trace(session.id, `rtmp ${session.peer} unpublish ${pub.source.key}`);
+      this.ctx.unpublished(pub.source, this.publishVhost);
       this.ctx.registry.release(pub.source);
     }
     const play = this.playing.get(streamId);

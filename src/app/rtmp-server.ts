@@ -8,7 +8,9 @@ import { DEFAULT_VHOST, type ListenAddress, type SluiceConfig, type VhostConfig 
 import { SluiceError } from "../core/errors.js";
 import { log } from "../core/logger.js";
 import { RtmpServerSession, defaultSessionOptions } from "../protocol/rtmp/server-session.js";
+import type { Source } from "../stream/source.js";
 import { StreamRegistry } from "../stream/stream-registry.js";
+import { HlsService } from "./hls-service.js";
 import { PithyPrint, type PithyClient, type PithySubject } from "./pithy-print.js";
 import { RtmpConnection, sourcePlayConfig, type ConnectionContext } from "./rtmp-connection.js";
 
@@ -31,6 +33,7 @@ export const defaultTimeouts: RtmpServerTimeouts = { handshakeMs: 10_000, idleMs
 
 export class RtmpServer implements ConnectionContext, PithySubject {
   readonly registry = new StreamRegistry();
+  readonly hls = new HlsService();
   /** Listeners by "host|port". */
   private readonly servers = new Map<string, net.Server>();
   private readonly live = new Map<RtmpConnection, RtmpServerSession>();
@@ -153,6 +156,21 @@ export class RtmpServer implements ConnectionContext, PithySubject {
     await Promise.all([...this.servers.values()].map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
     for (const session of [...this.live.values()]) session.close(undefined);
     for (const s of this.registry.all()) s.dispose();
+    this.hls.stop();
+    await this.hls.settled();
+  }
+
+  /** The config in force (it changes on reload). */
+  get currentConfig(): SluiceConfig {
+    return this.config;
+  }
+
+  published(source: Source, vhost: VhostConfig, close: (reason: string) => void): void {
+    this.hls.published(source, vhost, close);
+  }
+
+  unpublished(source: Source, vhost: string): void {
+    this.hls.unpublished(source, this.config.vhosts.get(vhost));
   }
 
   resolveVhost(name: string): VhostConfig | undefined {

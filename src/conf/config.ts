@@ -77,6 +77,59 @@ export interface VhostConfig {
   refer: ReferConfig;
   /** security { }: allow/deny rules by client IP; default off. */
   security: SecurityConfig;
+  /** hls { }: HLS segments and playlists; default off. */
+  hls: HlsConfig;
+  /** http_remux { }: HTTP-FLV and WebSocket-FLV; default off. */
+  httpRemux: HttpRemuxConfig;
+}
+
+/** Where HLS files go: disk (hls_path), memory (served by our HTTP server, no disk I/O), or both. */
+export type HlsStorage = "disk" | "memory" | "both";
+export type HlsOnError = "ignore" | "continue" | "disconnect";
+
+export interface HlsConfig {
+  /** enabled: default off. */
+  enabled: boolean;
+  /** hls_fragment: seconds of a segment (cut at the next keyframe after it); default 10. */
+  fragment: number;
+  /** hls_td_ratio: a segment is cut even without a keyframe at fragment x this; default 1.5. */
+  tdRatio: number;
+  /** hls_aof_ratio: audio-only streams cut at fragment x this; default 2.0. */
+  aofRatio: number;
+  /** hls_window: seconds of segments the playlist lists; default 60. */
+  window: number;
+  /** hls_path: the root of the files, relative to the working directory; default ./objs/nginx/html. */
+  path: string;
+  /** hls_m3u8_file: the playlist's path under hls_path; default [app]/[stream].m3u8. */
+  m3u8File: string;
+  /** hls_ts_file: a segment's path under hls_path; default [app]/[stream]-[seq].ts. */
+  tsFile: string;
+  /** hls_entry_prefix: put before each segment's URL in the playlist; default "". */
+  entryPrefix: string;
+  /** hls_acodec: aac, mp3, or an (no audio in HLS); default aac. */
+  acodec: string;
+  /** hls_vcodec: h264, h265, or vn (no video: audio-only HLS); default h264. */
+  vcodec: string;
+  /** hls_cleanup: delete segments that left the window; default on. */
+  cleanup: boolean;
+  /** hls_dispose: seconds after unpublish to delete the stream's files, 0 never; default 0. */
+  dispose: number;
+  /** hls_wait_keyframe: cut only at keyframes (else by time alone); default on. */
+  waitKeyframe: boolean;
+  /** hls_storage: disk, memory (ram) or both; default disk. Beyond SRS 3+ (SRS 2 had ram). */
+  storage: HlsStorage;
+  /** hls_on_error: what a mux error does; default continue. */
+  onError: HlsOnError;
+}
+
+export interface HttpRemuxConfig {
+  /** enabled: default off. */
+  enabled: boolean;
+  /** mount: the URL template, [vhost]/[app]/[stream].flv by default. */
+  mount: string;
+  /** has_audio / has_video: the FLV header's flags; default on. */
+  hasAudio: boolean;
+  hasVideo: boolean;
 }
 
 /** An RTMP client action that access rules apply to. */
@@ -327,6 +380,94 @@ const SECURITY_RULES: BlockRules<SecurityConfig> = {
 };
 
 // ---------------------------------------------------------------------------------------
+// hls { } and http_remux { }
+
+const HLS_DEFAULTS: Readonly<HlsConfig> = Object.freeze({
+  enabled: false,
+  fragment: 10,
+  tdRatio: 1.5,
+  aofRatio: 2.0,
+  window: 60,
+  path: "./objs/nginx/html",
+  m3u8File: "[app]/[stream].m3u8",
+  tsFile: "[app]/[stream]-[seq].ts",
+  entryPrefix: "",
+  acodec: "aac",
+  vcodec: "h264",
+  cleanup: true,
+  dispose: 0,
+  waitKeyframe: true,
+  storage: "disk",
+  onError: "continue",
+});
+
+/** A file template under hls_path: relative, no "..", ending in the expected extension. */
+function readHlsTemplate(d: Directive, ext: string): string {
+  const value = readString(d, `a path template ending in ${ext}, e.g. [app]/[stream]${ext === ".ts" ? "-[seq]" : ""}${ext}`);
+  const parts = value.split("/");
+  if (value.startsWith("/") || parts.includes("..") || !value.endsWith(ext) || value.includes("\\") || value.includes("\0")) {
+    throw new ConfError(
+      "ERR_CONF_VALUE",
+      d,
+      `invalid value ${quoteValue(value)} for ${quoteValue(d.name)}: expected a relative path under hls_path, without "..", ending in ${ext}`,
+    );
+  }
+  return value;
+}
+
+const HLS_RULES: BlockRules<Partial<HlsConfig>> = {
+  enabled: { read: (d, hls, ctx) => (hls.enabled = readFlag(d, ctx, false)) },
+  hls_fragment: { read: (d, hls) => (hls.fragment = readNumber(d, 0.1, 3600, "seconds")) },
+  hls_td_ratio: { read: (d, hls) => (hls.tdRatio = readNumber(d, 1, 100, "a ratio")) },
+  hls_aof_ratio: { read: (d, hls) => (hls.aofRatio = readNumber(d, 1, 100, "a ratio")) },
+  hls_window: { read: (d, hls) => (hls.window = readNumber(d, 0.1, 86400, "seconds")) },
+  hls_path: { read: (d, hls) => (hls.path = readString(d, "a directory path")) },
+  hls_m3u8_file: { read: (d, hls) => (hls.m3u8File = readHlsTemplate(d, ".m3u8")) },
+  hls_ts_file: { read: (d, hls) => (hls.tsFile = readHlsTemplate(d, ".ts")) },
+  // Empty (no argument, or "") means none, as the default.
+  hls_entry_prefix: { read: (d, hls) => (hls.entryPrefix = d.args.length === 0 ? "" : oneArg(d, "a URL prefix such as https://cdn.example.com/hls")) },
+  hls_acodec: { read: (d, hls) => (hls.acodec = readChoice(d, ["aac", "mp3", "an"] as const)) },
+  hls_vcodec: { read: (d, hls) => (hls.vcodec = readChoice(d, ["h264", "h265", "vn"] as const)) },
+  hls_cleanup: { read: (d, hls, ctx) => (hls.cleanup = readFlag(d, ctx, true)) },
+  hls_dispose: { read: (d, hls) => (hls.dispose = readNumber(d, 0, 86400 * 365, "seconds")) },
+  hls_wait_keyframe: { read: (d, hls, ctx) => (hls.waitKeyframe = readFlag(d, ctx, true)) },
+  // SRS 2 spelled memory "ram"; SRS 3 removed it. Sluice serves it from memory again.
+  hls_storage: {
+    read: (d, hls) => {
+      const v = readChoice(d, ["disk", "memory", "ram", "both"] as const);
+      hls.storage = v === "ram" ? "memory" : v;
+    },
+  },
+  hls_on_error: { read: (d, hls) => (hls.onError = readChoice(d, ["ignore", "continue", "disconnect"] as const)) },
+};
+
+const HTTP_REMUX_DEFAULTS: Readonly<HttpRemuxConfig> = Object.freeze({
+  enabled: false,
+  mount: "[vhost]/[app]/[stream].flv",
+  hasAudio: true,
+  hasVideo: true,
+});
+
+const HTTP_REMUX_RULES: BlockRules<Partial<HttpRemuxConfig>> = {
+  enabled: { read: (d, remux, ctx) => (remux.enabled = readFlag(d, ctx, false)) },
+  mount: {
+    read: (d, remux) => {
+      const value = readString(d, "a URL template such as [vhost]/[app]/[stream].flv");
+      if (!value.endsWith(".flv") || !value.includes("[app]") || !value.includes("[stream]") || value.split("/").includes("..")) {
+        throw new ConfError(
+          "ERR_CONF_VALUE",
+          d,
+          `invalid value ${quoteValue(value)} for "mount": expected a URL template with [app] and [stream], ending in .flv, e.g. [vhost]/[app]/[stream].flv`,
+        );
+      }
+      remux.mount = value;
+    },
+  },
+  has_audio: { read: (d, remux, ctx) => (remux.hasAudio = readFlag(d, ctx, true)) },
+  has_video: { read: (d, remux, ctx) => (remux.hasVideo = readFlag(d, ctx, true)) },
+};
+
+// ---------------------------------------------------------------------------------------
 // http_server { }
 
 const HTTP_SERVER_DEFAULTS: Readonly<HttpServerConfig> = Object.freeze({
@@ -363,6 +504,8 @@ interface VhostDraft {
   /** refer / refer_play / refer_publish at vhost level: override refer { } and turn it on. */
   legacyRefer: Partial<Record<ReferList, string[]>>;
   security: SecurityConfig;
+  hls: Partial<HlsConfig>;
+  httpRemux: Partial<HttpRemuxConfig>;
 }
 
 /**
@@ -467,6 +610,11 @@ const VHOST_RULES: BlockRules<VhostDraft> = {
       }
     },
   },
+  // As SRS, only the first hls { } and http_remux { } are read.
+  hls: { read: (d, vhost, ctx) => readBlock(d.children ?? [], VHOST_HLS_PLACE, HLS_RULES, vhost.hls, ctx) },
+  http_remux: {
+    read: (d, vhost, ctx) => readBlock(d.children ?? [], VHOST_HTTP_REMUX_PLACE, HTTP_REMUX_RULES, vhost.httpRemux, ctx),
+  },
   ...VHOST_LEGACY_PLAY_RULES,
   ...VHOST_LEGACY_PUBLISH_RULES,
 };
@@ -548,6 +696,8 @@ const ROOT_RULES: BlockRules<RootDraft> = {
         refer: { enabled: false },
         legacyRefer: {},
         security: { enabled: false, rules: [] },
+        hls: {},
+        httpRemux: {},
       };
       root.vhosts.set(name, vhost);
       readBlock(d.children ?? [], VHOST_PLACE, VHOST_RULES, vhost, ctx);
@@ -562,6 +712,8 @@ const VHOST_PLAY_PLACE = childPlace(VHOST_PLACE, "play");
 const VHOST_PUBLISH_PLACE = childPlace(VHOST_PLACE, "publish");
 const VHOST_REFER_PLACE = childPlace(VHOST_PLACE, "refer");
 const VHOST_SECURITY_PLACE = childPlace(VHOST_PLACE, "security");
+const VHOST_HLS_PLACE = childPlace(VHOST_PLACE, "hls");
+const VHOST_HTTP_REMUX_PLACE = childPlace(VHOST_PLACE, "http_remux");
 
 // ---------------------------------------------------------------------------------------
 
@@ -597,6 +749,8 @@ function buildConfig(tree: readonly Directive[], file: string): LoadResult {
       publish: { ...PUBLISH_DEFAULTS },
       refer: { enabled: false, all: [], publish: [], play: [] },
       security: { enabled: false, rules: [] },
+      hls: { ...HLS_DEFAULTS },
+      httpRemux: { ...HTTP_REMUX_DEFAULTS },
     });
   }
   for (const draft of root.vhosts.values()) {
@@ -610,6 +764,8 @@ function buildConfig(tree: readonly Directive[], file: string): LoadResult {
       publish: { ...PUBLISH_DEFAULTS, ...draft.publish, ...draft.legacyPublish },
       refer: buildRefer(draft),
       security: { enabled: draft.security.enabled, rules: [...draft.security.rules] },
+      hls: { ...HLS_DEFAULTS, ...draft.hls },
+      httpRemux: { ...HTTP_REMUX_DEFAULTS, ...draft.httpRemux },
     });
   }
 

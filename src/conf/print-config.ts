@@ -21,6 +21,9 @@ const NAMES: Readonly<Record<string, string>> = { vhosts: "vhost" };
 /** Field names, wherever they are, whose SRS spelling is not their snake_case form. */
 const FIELD_NAMES: Readonly<Record<string, string>> = { firstPktTimeout: "firstpkt_timeout" };
 
+/** Blocks whose directives (but `enabled`) carry a prefix: hls { hls_fragment; ... }. */
+const CHILD_PREFIX: Readonly<Record<string, string>> = { "vhosts.hls": "hls_" };
+
 /** Fields not printed: where the config came from, and a Map entry's own name. */
 const SKIP = new Set(["file", "vhosts.name"]);
 
@@ -56,7 +59,9 @@ function pad(name: string, depth: number): string {
 function renderField(key: string, value: unknown, pathKey: string, depth: number, out: string[]): void {
   if (value === undefined || value === null || SKIP.has(pathKey)) return;
   const ind = INDENT.repeat(depth);
-  const name = NAMES[pathKey] ?? FIELD_NAMES[key] ?? snake(key);
+  const parent = pathKey.slice(0, pathKey.lastIndexOf("."));
+  const prefix = key === "enabled" ? "" : (CHILD_PREFIX[parent] ?? "");
+  const name = NAMES[pathKey] ?? FIELD_NAMES[key] ?? `${prefix}${snake(key)}`;
 
   const single = word(value);
   if (single !== undefined) {

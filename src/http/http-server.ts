@@ -18,6 +18,11 @@ import { staticFileHandler } from "./static-files.js";
 export type { HttpOptions } from "./cors.js";
 export type { HttpRequest, HttpResponse } from "@trufflesuite/uws-js-unofficial";
 export type RouteHandler = (res: HttpResponse, req: HttpRequest) => void;
+/**
+ * A handler in the chain tried before static files: answers and returns true, or returns
+ * false without touching `res` (it may read `req`).
+ */
+export type ChainHandler = (res: HttpResponse, req: HttpRequest) => boolean;
 
 /**
  * What the 20.30 binary has beyond its bundled typings: listen(host, port, options, cb),
@@ -41,12 +46,27 @@ export class HttpServer {
   private readonly sockets = new Map<string, us_listen_socket>();
   private options: HttpOptions;
   private closed = false;
+  private readonly chain: ChainHandler[] = [];
 
   constructor(options: HttpOptions) {
     this.options = { ...options };
     this.app = uWS.App();
     this.app.options("/*", (res, req) => answerOptions(res, req.getHeader("access-control-request-headers"), this.options));
-    this.app.any("/*", staticFileHandler(() => this.options));
+    const files = staticFileHandler(() => this.options);
+    const chain = this.chain;
+    this.app.any("/*", (res, req) => {
+      for (let i = 0; i < chain.length; i++) if (chain[i]!(res, req)) return;
+      files(res, req);
+    });
+  }
+
+  /**
+   * Adds a handler tried, in the order added, before the static files for every path:
+   * where a route depends on state (HLS files, HTTP-FLV mounts) rather than on a pattern.
+   */
+  use(handler: ChainHandler): this {
+    this.chain.push(handler);
+    return this;
   }
 
   /** The options now in force (dir, crossdomain), for mounted routes that add CORS. */

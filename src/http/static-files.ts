@@ -29,25 +29,72 @@ interface Pending {
  * once aborted.
  */
 export function staticFileHandler(options: () => HttpOptions): (res: HttpResponse, req: HttpRequest) => void {
-  return (res, req) => {
-    const method = req.getMethod();
-    const url = req.getUrl();
-    const range = req.getHeader("range");
-    const opts = options();
-    const pending: Pending = { res, aborted: false };
-    res.onAborted(() => {
-      pending.aborted = true;
-      pending.wake?.();
-    });
-    if (method !== "get" && method !== "head") {
-      respond(pending, opts, "405 Method Not Allowed", "method not allowed\n", { Allow: "GET, HEAD, OPTIONS" });
-      return;
+  return (res, req) => serveStatic(res, req, options());
+}
+
+/**
+ * Answers one request from the files under `opts.dir`, for `url` (by default the request's
+ * own path: another URL maps a fixed route to a file, e.g. a vendor script).
+ */
+export function serveStatic(res: HttpResponse, req: HttpRequest, opts: HttpOptions, url: string = req.getUrl()): void {
+  const method = req.getMethod();
+  const range = req.getHeader("range");
+  const pending: Pending = { res, aborted: false };
+  res.onAborted(() => {
+    pending.aborted = true;
+    pending.wake?.();
+  });
+  if (method !== "get" && method !== "head") {
+    respond(pending, opts, "405 Method Not Allowed", "method not allowed\n", { Allow: "GET, HEAD, OPTIONS" });
+    return;
+  }
+  serve(pending, opts, url, method === "head", range).catch((err: unknown) => {
+    log.warn(0, `http: ${url}: ${err instanceof Error ? err.message : String(err)}`);
+    respond(pending, opts, "500 Internal Server Error", "internal server error\n");
+  });
+}
+
+/**
+ * Answers GET/HEAD with a Buffer held in memory (HLS in memory): the same headers, Range
+ * and HEAD handling as a file, with no disk I/O. Synchronous: `res` is done on return.
+ */
+export function serveBuffer(
+  res: HttpResponse,
+  req: HttpRequest,
+  opts: HttpOptions,
+  data: Buffer,
+  name: string,
+  modified: Date,
+): void {
+  const method = req.getMethod();
+  const rangeHeader = req.getHeader("range");
+  const p: Pending = { res, aborted: false };
+  if (method !== "get" && method !== "head") {
+    respond(p, opts, "405 Method Not Allowed", "method not allowed\n", { Allow: "GET, HEAD, OPTIONS" });
+    return;
+  }
+  const size = data.length;
+  const range = rangeHeader === "" ? "none" : parseRange(rangeHeader, size);
+  if (range === "unsatisfiable") {
+    respond(p, opts, "416 Range Not Satisfiable", "range not satisfiable\n", { "Content-Range": `bytes */${size}` });
+    return;
+  }
+  const body = range === "none" ? data : data.subarray(range.start, range.end + 1);
+  res.cork(() => {
+    res.writeStatus(range === "none" ? "200 OK" : "206 Partial Content");
+    writeCors(res, opts);
+    res.writeHeader("Content-Type", contentTypeOf(name));
+    res.writeHeader("Cache-Control", cacheControlOf(name));
+    res.writeHeader("Accept-Ranges", "bytes");
+    res.writeHeader("Last-Modified", modified.toUTCString());
+    if (range !== "none") res.writeHeader("Content-Range", `bytes ${range.start}-${range.end}/${size}`);
+    if (method === "head") {
+      res.writeHeader("Content-Length", String(body.length));
+      res.endWithoutBody();
+    } else {
+      res.end(body);
     }
-    serve(pending, opts, url, method === "head", range).catch((err: unknown) => {
-      log.warn(0, `http: ${url}: ${err instanceof Error ? err.message : String(err)}`);
-      respond(pending, opts, "500 Internal Server Error", "internal server error\n");
-    });
-  };
+  });
 }
 
 function respond(p: Pending, opts: HttpOptions, status: string, body: string, headers: Record<string, string> = {}): void {

@@ -90,7 +90,7 @@ const require = createRequire(import.meta.url);
  * file runs from src/native (vitest), dist/native (compiled) and dist-bench/src/native (the
  * benchmarks' build), which are at different depths below the root.
  */
-function packageRoot(): string {
+export function packageRoot(): string {
   const start = path.dirname(fileURLToPath(import.meta.url));
   for (let dir = start; ; ) {
     if (existsSync(path.join(dir, "package.json"))) return dir;

@@ -53,13 +53,13 @@ describe("sluice command line", () => {
     const server = await startServer({
       conf: [
         "http_api { enabled on; listen 1985; }",
-        "vhost other.com { hls { enabled on; hls_fragment 10; } }",
+        "vhost other.com { dvr { enabled on; dvr_path ./x.flv; } }",
       ].join("\n"),
     });
     try {
       await server.waitForLog(/http_api.*not implemented yet/, 5000);
       expect(server.logs.filter((l) => /http_api.*not implemented yet/.test(l))).toHaveLength(1);
-      expect(server.logs.some((l) => /hls.*not implemented yet/.test(l))).toBe(true);
+      expect(server.logs.some((l) => /dvr.*not implemented yet/.test(l))).toBe(true);
     } finally {
       await server.stop();
     }

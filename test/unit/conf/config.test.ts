@@ -25,6 +25,25 @@ const VHOST_OPTION_DEFAULTS = {
   minLatency: false,
   tcpNodelay: false,
   publish: { firstPktTimeout: 20000, normalTimeout: 5000 },
+  hls: {
+    enabled: false,
+    fragment: 10,
+    tdRatio: 1.5,
+    aofRatio: 2,
+    window: 60,
+    path: "./objs/nginx/html",
+    m3u8File: "[app]/[stream].m3u8",
+    tsFile: "[app]/[stream]-[seq].ts",
+    entryPrefix: "",
+    acodec: "aac",
+    vcodec: "h264",
+    cleanup: true,
+    dispose: 0,
+    waitKeyframe: true,
+    storage: "disk",
+    onError: "continue",
+  },
+  httpRemux: { enabled: false, mount: "[vhost]/[app]/[stream].flv", hasAudio: true, hasVideo: true },
 };
 const ACCESS_DEFAULTS = {
   refer: { enabled: false, all: [], publish: [], play: [] },
@@ -264,11 +283,11 @@ describe("unknown directives", () => {
 describe("directives SRS knows that are not implemented yet", () => {
   it("warns once per directive path, whatever the number of vhosts", () => {
     const { warnings } = load(
-      "http_api { enabled on; }\nvhost a {\n  hls { enabled on; }\n}\nvhost b {\n  hls { enabled off; }\n  play { atc on; }\n}\nvhost c { play { atc off; } }\nhttp_api { listen 1985; }",
+      "http_api { enabled on; }\nvhost a {\n  dvr { enabled on; }\n}\nvhost b {\n  dvr { enabled off; }\n  play { atc on; }\n}\nvhost c { play { atc off; } }\nhttp_api { listen 1985; }",
     );
     expect(messages(warnings)).toEqual([
       `conf/x.conf:1:1: "http_api" is not implemented yet; ignored`,
-      `conf/x.conf:3:3: "hls" is not implemented yet; ignored`,
+      `conf/x.conf:3:3: "dvr" is not implemented yet; ignored`,
       `conf/x.conf:7:10: "play.atc" is not implemented yet; ignored`,
     ]);
     expect(warnings.every((w) => w.level === "warn")).toBe(true);
@@ -298,8 +317,8 @@ describe("directives SRS knows that are not implemented yet", () => {
   });
 
   it("says when SRS removed a directive", () => {
-    const { warnings } = load("vhost a { hls { hls_storage ram; } }");
-    expect(messages(warnings)).toEqual([`conf/x.conf:1:11: "hls" is not implemented yet; ignored`]);
+    const { warnings } = load("vhost a { hls { hls_mount /x; } }");
+    expect(messages(warnings)).toEqual([`conf/x.conf:1:17: "hls.hls_mount" was removed from SRS and has no effect; ignored`]);
     const { warnings: w2 } = load("pithy_print { publish 10000; }");
     expect(messages(w2)).toEqual([`conf/x.conf:1:1: "pithy_print" was removed from SRS and has no effect; ignored`]);
   });
@@ -365,8 +384,6 @@ describe("fixtures in SRS's style", () => {
     expect(messages(warnings)).toEqual([
       `${fixture("origin.conf")}:8:1: "http_api" is not implemented yet; ignored`,
       `${fixture("origin.conf")}:17:1: "rtc_server" is not implemented yet; ignored`,
-      `${fixture("origin.conf")}:23:5: "hls" is not implemented yet; ignored`,
-      `${fixture("origin.conf")}:26:5: "http_remux" is not implemented yet; ignored`,
       `${fixture("origin.conf")}:30:5: "rtc" is not implemented yet; ignored`,
     ]);
     expect(config.daemon).toBe(true);
@@ -401,12 +418,12 @@ describe("fixtures in SRS's style", () => {
   });
 
   it("loads HLS and HTTP-FLV configs like SRS's hls.conf and http.flv.live.conf", () => {
-    expect(messages(loadConfig(fixture("hls.conf")).warnings)).toEqual([
-      `${fixture("hls.conf")}:13:5: "hls" is not implemented yet; ignored`,
-    ]);
-    expect(messages(loadConfig(fixture("http-flv.conf")).warnings)).toEqual([
-      `${fixture("http-flv.conf")}:13:5: "http_remux" is not implemented yet; ignored`,
-    ]);
+    const hls = loadConfig(fixture("hls.conf"));
+    expect(messages(hls.warnings)).toEqual([]);
+    expect(hls.config.vhosts.get(DEFAULT_VHOST)?.hls).toMatchObject({ enabled: true, fragment: 10, window: 60, path: "./objs/nginx/html" });
+    const flv = loadConfig(fixture("http-flv.conf"));
+    expect(messages(flv.warnings)).toEqual([]);
+    expect(flv.config.vhosts.get(DEFAULT_VHOST)?.httpRemux).toEqual({ enabled: true, mount: "[vhost]/[app]/[stream].flv", hasAudio: true, hasVideo: true });
   });
 
   it("loads a config of SRS 1 and 2 spellings", () => {
@@ -439,5 +456,57 @@ describe("fixtures in SRS's style", () => {
     expect(err.message).toBe(
       `${fixture("include-cycle-b.conf")}:3:1: include cycle: ${fixture("include-cycle-a.conf")} -> ${fixture("include-cycle-b.conf")} -> ${fixture("include-cycle-a.conf")} (included from ${fixture("include-cycle-a.conf")}:2:1)`,
     );
+  });
+});
+
+describe("hls { } and http_remux { }", () => {
+  it("reads every HLS directive, with ram as memory", () => {
+    const { config, warnings } = load(
+      [
+        "vhost a {",
+        "  hls {",
+        "    enabled on; hls_fragment 4; hls_td_ratio 2; hls_aof_ratio 1.5; hls_window 30;",
+        "    hls_path /var/hls; hls_m3u8_file [app]/[stream]/index.m3u8; hls_ts_file [app]/[stream]/[seq].ts;",
+        "    hls_entry_prefix https://cdn.example.com; hls_acodec an; hls_vcodec h265; hls_cleanup off;",
+        "    hls_dispose 30; hls_wait_keyframe off; hls_storage ram; hls_on_error ignore;",
+        "  }",
+        "  http_remux { enabled on; mount [vhost]/[app]/[stream].flv; has_audio off; }",
+        "}",
+      ].join("\n"),
+    );
+    expect(warnings).toEqual([]);
+    expect(config.vhosts.get("a")?.hls).toEqual({
+      enabled: true,
+      fragment: 4,
+      tdRatio: 2,
+      aofRatio: 1.5,
+      window: 30,
+      path: "/var/hls",
+      m3u8File: "[app]/[stream]/index.m3u8",
+      tsFile: "[app]/[stream]/[seq].ts",
+      entryPrefix: "https://cdn.example.com",
+      acodec: "an",
+      vcodec: "h265",
+      cleanup: false,
+      dispose: 30,
+      waitKeyframe: false,
+      storage: "memory",
+      onError: "ignore",
+    });
+    expect(config.vhosts.get("a")?.httpRemux).toEqual({ enabled: true, mount: "[vhost]/[app]/[stream].flv", hasAudio: false, hasVideo: true });
+  });
+
+  it("refuses templates that leave hls_path or lack what they need, saying where", () => {
+    for (const [text, what] of [
+      ["hls { hls_ts_file ../[stream]-[seq].ts; }", /hls_ts_file.*relative path under hls_path/],
+      ["hls { hls_m3u8_file /abs/[stream].m3u8; }", /hls_m3u8_file/],
+      ["hls { hls_ts_file [stream].mp4; }", /ending in \.ts/],
+      ["hls { hls_fragment 0; }", /hls_fragment/],
+      ["hls { hls_storage cloud; }", /hls_storage/],
+      ["http_remux { mount /live/x.flv; }", /\[app\] and \[stream\]/],
+      ["http_remux { mount [app]/[stream].mp4; }", /ending in \.flv/],
+    ] as const) {
+      expect(() => load(`vhost a { ${text} }`), text).toThrow(what);
+    }
   });
 });
