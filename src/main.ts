@@ -9,6 +9,7 @@ import { errorCode } from "./core/errors.js";
 import { fileSink, log } from "./core/logger.js";
 import { RtmpServer } from "./app/rtmp-server.js";
 import { HttpService } from "./http/http-service.js";
+import { StreamRoutes } from "./app/http-routes.js";
 import { writePidFile, removePidFile } from "./app/pid-file.js";
 import { DAEMON_CHILD_ARG, daemonize, notifyDaemonParent } from "./app/daemon.js";
 import { printConfig } from "./conf/print-config.js";
@@ -133,7 +134,8 @@ export async function main(argv: string[]): Promise<number> {
     log.warn(0, `open-files limit ${files.soft} is below max_connections ${config.maxConnections}: raise it (ulimit -n, LimitNOFILE)`);
   }
   const server = new RtmpServer(config);
-  const http = new HttpService();
+  const routes = new StreamRoutes(server);
+  const http = new HttpService((s) => routes.mount(s));
   try {
     await server.start();
     await http.start(config.httpServer);
@@ -152,6 +154,7 @@ export async function main(argv: string[]): Promise<number> {
       if (stopping) return;
       stopping = true;
       log.trace(0, `${signal}: stopping gracefully (${server.connectionCount} connections)`);
+      routes.closeAll();
       http.stop();
       void server.stop().then(() => {
         removePidFile(config.pid);

@@ -1,0 +1,294 @@
+/**
+ * The stream routes of the HTTP server, in the order a request tries them:
+ *
+ *   1. HLS: a playlist or segment the segmenter registered (HlsStore), from memory or from
+ *      its hls_path;
+ *   2. HTTP-FLV: a URL that an `http_remux` mount names, for a stream being published
+ *      (otherwise the URL falls through to the static files, as SRS);
+ *   3. /players/: the player page (www/players) and its scripts, hls.js and mpegts.js, from
+ *      the installed packages (no CDN);
+ *   4. static files of http_server's dir (HttpServer's own fallback).
+ *
+ * WebSocket-FLV answers an upgrade on any path an `http_remux` mount names.
+ */
+import { createRequire } from "node:module";
+import * as path from "node:path";
+import type { HttpRequest, HttpResponse, WebSocket } from "@trufflesuite/uws-js-unofficial";
+import { log } from "../core/logger.js";
+import { flvHeader } from "../format/flv.js";
+import { writeCors } from "../http/cors.js";
+import type { HttpServer } from "../http/http-server.js";
+import { serveBuffer, serveStatic } from "../http/static-files.js";
+import { packageRoot } from "../native/index.js";
+import { HttpFlvPlayer, type FlvSink } from "../outputs/http-flv/http-flv-player.js";
+import type { Source } from "../stream/source.js";
+import { checkAccess } from "./access.js";
+import { matchFlvMount, type FlvMountMatch } from "./flv-mount.js";
+import type { RtmpServer } from "./rtmp-server.js";
+import { sourcePlayConfig } from "./rtmp-connection.js";
+
+/** Bytes an HTTP-FLV/WS-FLV peer may hold unsent before we stop writing to it. */
+const SOCKET_BYTES = 2 * 1024 * 1024;
+/** Bytes a player's own queue may hold, whatever `queue_length` says. */
+const QUEUE_BYTES = 16 * 1024 * 1024;
+
+/** What the routes know of each HTTP-FLV and WS-FLV player, for stats and the API. */
+export interface FlvClient {
+  readonly id: number;
+  readonly kind: "http-flv" | "ws-flv";
+  readonly ip: string;
+  readonly source: Source;
+  readonly player: HttpFlvPlayer;
+  readonly startedAt: number;
+}
+
+let nextClientId = 1_000_000;
+
+const require = createRequire(import.meta.url);
+
+/** /players/vendor/NAME -> the file in node_modules. */
+function vendorFiles(): Map<string, string> {
+  const files = new Map<string, string>();
+  const add = (name: string, pkg: string, rel: string): void => {
+    try {
+      files.set(name, path.join(path.dirname(require.resolve(`${pkg}/package.json`)), rel));
+    } catch {
+      log.warn(0, `http: ${pkg} is not installed; /players/vendor/${name} will answer 404`);
+    }
+  };
+  add("hls.min.js", "hls.js", "dist/hls.min.js");
+  add("hls.min.js.map", "hls.js", "dist/hls.min.js.map");
+  add("mpegts.js", "mpegts.js", "dist/mpegts.js");
+  add("mpegts.js.map", "mpegts.js", "dist/mpegts.js.map");
+  return files;
+}
+
+export class StreamRoutes {
+  readonly clients = new Set<FlvClient>();
+  private readonly www = path.join(packageRoot(), "www");
+  private readonly vendor = vendorFiles();
+
+  constructor(private readonly server: RtmpServer) {}
+
+  /** Mounts every route on a new HttpServer (HttpService calls it for each one it makes). */
+  mount(http: HttpServer): void {
+    http.use((res, req) => this.serveHls(http, res, req));
+    http.use((res, req) => this.serveHttpFlv(http, res, req));
+    http.use((res, req) => this.servePlayers(http, res, req));
+    this.mountWebSocket(http);
+  }
+
+  /** Closes every HTTP-FLV and WS-FLV player (shutdown). */
+  closeAll(): void {
+    for (const c of [...this.clients]) this.detach(c);
+  }
+
+  private serveHls(http: HttpServer, res: HttpResponse, req: HttpRequest): boolean {
+    const url = req.getUrl();
+    const entry = this.server.hls.store.get(url);
+    if (!entry) return false;
+    if (entry.kind === "memory") serveBuffer(res, req, http.current, entry.data, url, entry.modified);
+    else serveStatic(res, req, { ...http.current, dir: entry.root }, url);
+    return true;
+  }
+
+  private servePlayers(http: HttpServer, res: HttpResponse, req: HttpRequest): boolean {
+    const url = req.getUrl();
+    if (url === "/players") {
+      res.cork(() => res.writeStatus("301 Moved Permanently").writeHeader("Location", "/players/").end());
+      return true;
+    }
+    if (!url.startsWith("/players/")) return false;
+    if (url.startsWith("/players/vendor/")) {
+      const file = this.vendor.get(url.slice("/players/vendor/".length));
+      if (file === undefined) return false;
+      serveStatic(res, req, { ...http.current, dir: path.dirname(file) }, `/${path.basename(file)}`);
+      return true;
+    }
+    serveStatic(res, req, { ...http.current, dir: this.www });
+    return true;
+  }
+
+  /** The stream a request names and may play, or the status to answer (null: not ours). */
+  private resolve(req: HttpRequest, ip: string): { match: FlvMountMatch; source: Source } | string | null {
+    const url = req.getUrl();
+    if (!url.endsWith(".flv")) return null;
+    const match = matchFlvMount(this.server.currentConfig, req.getHeader("host"), url);
+    if (!match) return null;
+    const { vhost, app, stream } = match;
+    const refused = checkAccess(vhost, "play", ip, req.getHeader("referer"));
+    if (refused) {
+      log.warn(0, `http-flv ${ip} play ${vhost.name}/${app}/${stream} refused: ${refused}`);
+      return "403 Forbidden";
+    }
+    const source = this.server.registry.get(vhost.name, app, stream);
+    // As SRS, a stream is mounted while it is published; otherwise the URL is an ordinary
+    // path, and a static .flv file there is served (or 404).
+    if (!source?.publisher) return null;
+    return { match, source };
+  }
+
+  private serveHttpFlv(http: HttpServer, res: HttpResponse, req: HttpRequest): boolean {
+    const ip = Buffer.from(res.getRemoteAddressAsText()).toString();
+    const r = this.resolve(req, ip);
+    if (r === null) return false;
+    const opts = http.current;
+    if (typeof r === "string") {
+      res.cork(() => {
+        res.writeStatus(r);
+        writeCors(res, opts);
+        res.writeHeader("Content-Type", "text/plain; charset=utf-8").end(`${r.slice(4).toLowerCase()}\n`);
+      });
+      return true;
+    }
+    const method = req.getMethod();
+    const { vhost } = r.match;
+    const header = flvHeader(vhost.httpRemux.hasAudio, vhost.httpRemux.hasVideo);
+    if (method === "head") {
+      res.cork(() => {
+        res.writeStatus("200 OK");
+        writeCors(res, opts);
+        res.writeHeader("Content-Type", "video/x-flv").writeHeader("Cache-Control", "no-cache").endWithoutBody();
+      });
+      return true;
+    }
+    let client: FlvClient | undefined;
+    const sink = new HttpFlvSink(res);
+    res.onAborted(() => {
+      sink.aborted = true;
+      if (client) this.detach(client);
+    });
+    res.cork(() => {
+      res.writeStatus("200 OK");
+      writeCors(res, opts);
+      res.writeHeader("Content-Type", "video/x-flv");
+      res.writeHeader("Cache-Control", "no-cache");
+      res.write(header);
+    });
+    client = this.attach("http-flv", ip, r.source, sink, r.match);
+    return true;
+  }
+
+  private mountWebSocket(http: HttpServer): void {
+    interface WsData {
+      ip: string;
+      source: Source;
+      match: FlvMountMatch;
+      client?: FlvClient;
+      sink?: WsFlvSink;
+    }
+    http.app.ws<WsData>("/*", {
+      compression: 0,
+      maxPayloadLength: 16 * 1024,
+      // Above SOCKET_BYTES the player stops writing; this only guards against a bug there.
+      maxBackpressure: SOCKET_BYTES * 4,
+      closeOnBackpressureLimit: 1, // a flag, though typed as a number
+      idleTimeout: 120,
+      sendPingsAutomatically: true,
+      upgrade: (res, req, context) => {
+        const ip = Buffer.from(res.getRemoteAddressAsText()).toString();
+        const r = this.resolve(req, ip);
+        if (r === null || typeof r === "string") {
+          const status = r ?? "404 Not Found";
+          res.cork(() => res.writeStatus(status).end(`${status.slice(4).toLowerCase()}\n`));
+          return;
+        }
+        const key = req.getHeader("sec-websocket-key");
+        const protocol = req.getHeader("sec-websocket-protocol");
+        const extensions = req.getHeader("sec-websocket-extensions");
+        res.cork(() => res.upgrade<WsData>({ ip, source: r.source, match: r.match }, key, protocol, extensions, context));
+      },
+      open: (ws: WebSocket<WsData>) => {
+        const data = ws.getUserData();
+        if (!data.source.publisher) {
+          ws.end(1000, "stream not published");
+          return;
+        }
+        const sink = new WsFlvSink(ws);
+        data.sink = sink;
+        const vhost = data.match.vhost;
+        ws.send(flvHeader(vhost.httpRemux.hasAudio, vhost.httpRemux.hasVideo), true);
+        data.client = this.attach("ws-flv", data.ip, data.source, sink, data.match);
+      },
+      message: () => {
+        // A WS-FLV player has nothing to say; what it sends is ignored.
+      },
+      close: (ws: WebSocket<WsData>) => {
+        const data = ws.getUserData();
+        if (data.sink) data.sink.closed = true;
+        if (data.client) this.detach(data.client);
+      },
+    });
+  }
+
+  private attach(kind: FlvClient["kind"], ip: string, source: Source, sink: FlvSink, match: FlvMountMatch): FlvClient {
+    const { vhost } = match;
+    // Keep the source alive while this player is on it, exactly as an RTMP player does.
+    const s = this.server.registry.acquire(vhost.name, source.app, source.stream, sourcePlayConfig(vhost));
+    const player = new HttpFlvPlayer(sink, { queueMs: vhost.play.queueLength * 1000, queueBytes: QUEUE_BYTES }, s.gopCacheSize > 0);
+    const client: FlvClient = { id: nextClientId++, kind, ip, source: s, player, startedAt: Date.now() };
+    this.clients.add(client);
+    log.trace(client.id, `${kind} ${ip} play ${s.key}`);
+    s.addConsumer(player);
+    return client;
+  }
+
+  private detach(client: FlvClient): void {
+    if (!this.clients.delete(client)) return;
+    client.source.removeConsumer(client.player);
+    this.server.registry.release(client.source);
+    const secs = ((Date.now() - client.startedAt) / 1000).toFixed(1);
+    log.trace(client.id, `${client.kind} ${client.ip} stopped ${client.source.key} after ${secs}s, out ${client.player.bytesOut} B, ${client.player.drops} drops`);
+  }
+}
+
+/**
+ * An HTTP-FLV response as a sink: uWS copies what it cannot send into the response's own
+ * buffer and write() returns false; from then the sink is blocked until uWS says the
+ * socket is writable again, so at most one flush more than the socket took is held.
+ */
+class HttpFlvSink implements FlvSink {
+  aborted = false;
+  private backpressured = false;
+
+  constructor(private readonly res: HttpResponse) {}
+
+  get blocked(): boolean {
+    return this.aborted || this.backpressured;
+  }
+
+  write(buffers: readonly Buffer[], count: number): void {
+    const res = this.res;
+    let ok = true;
+    res.cork(() => {
+      for (let i = 0; i < count; i++) ok = res.write(buffers[i]!) && ok;
+    });
+    if (!ok) {
+      this.backpressured = true;
+      res.onWritable(this.onWritable);
+    }
+  }
+
+  private readonly onWritable = (): boolean => {
+    this.backpressured = false;
+    return true;
+  };
+}
+
+/** A WebSocket-FLV connection as a sink: one binary message per tag, corked into one send. */
+class WsFlvSink implements FlvSink {
+  closed = false;
+
+  constructor(private readonly ws: WebSocket<unknown>) {}
+
+  get blocked(): boolean {
+    return this.closed || this.ws.getBufferedAmount() > SOCKET_BYTES;
+  }
+
+  write(buffers: readonly Buffer[], count: number): void {
+    const ws = this.ws;
+    ws.cork(() => {
+      for (let i = 0; i < count; i++) ws.send(buffers[i]!, true, false);
+    });
+  }
+}
