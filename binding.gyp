@@ -26,6 +26,7 @@
         "native/load/player.cc",
         "native/load/report.cc",
         "native/load/amf0.cc",
+        "native/load/http_flv.cc",
         "native/chunk_writer.cc",
         "native/chunk_parser.cc"
       ],

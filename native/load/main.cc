@@ -1,5 +1,5 @@
-// sluice-load: plays one RTMP stream N times from one thread (epoll, non-blocking sockets)
-// and reports what each player received. See docs/load.md.
+// sluice-load: plays one RTMP or HTTP-FLV stream N times from one thread (epoll,
+// non-blocking sockets) and reports what each player received. See docs/load.md.
 #include <netdb.h>
 #include <signal.h>
 #include <sys/epoll.h>
@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "../chunk_parser.h"
+#include "http_flv.h"
 #include "player.h"
 #include "report.h"
 
@@ -33,23 +34,32 @@ constexpr int kExitOk = 0, kExitFailures = 1, kExitUsage = 2, kExitFatal = 3;
 
 const char kUsage[] =
     "usage: sluice-load -u rtmp://HOST[:PORT]/APP/STREAM -c PLAYERS [options]\n"
+    "       sluice-load -u http://HOST[:PORT]/PATH.flv -c PLAYERS [options]\n"
     "\n"
     "Plays the stream PLAYERS times from one process and reports what each player got.\n"
+    "The URL's scheme picks the protocol: rtmp:// plays over RTMP, http:// over HTTP-FLV.\n"
     "\n"
-    "  -u, --url URL        the stream to play\n"
-    "  -c, --players N      how many players (default 1)\n"
+    "  -u, --url URL        the stream to play (or give the URL as the one bare argument)\n"
+    "  -c, -n, --players N  how many players (default 1)\n"
     "  -r, --rate N         players started per second during the ramp (default 200)\n"
     "  -d, --duration S     seconds of steady window after the ramp; 0 = until SIGINT (default 30)\n"
     "      --settle S       seconds between every player playing and the window (default 1)\n"
     "      --timeout S      a player fails when a step before media, or the first media after\n"
-    "                       play, takes longer than S seconds (default 10)\n"
+    "                       play (HTTP-FLV: after the response head), takes longer than S\n"
+    "                       seconds (default 10)\n"
     "      --json FILE      also write the summary and per-player records as JSON\n"
+    "      --max-tag-size N HTTP-FLV: a tag with a larger DataSize fails the player\n"
+    "                       (bytes, default 8388608, at most 16777215)\n"
     "  -q, --quiet          no once-a-second progress lines\n"
     "  -h, --help           this text\n"
     "\n"
     "      --dechunk FILE   test mode: decode FILE as an RTMP chunk stream (fed in 7-byte\n"
     "                       pieces) and print one JSON line per message; with\n"
     "                       --max-message-size N and --max-chunk-streams N\n"
+    "      --parse-http-flv FILE  test mode: read FILE as an HTTP response carrying FLV (fed\n"
+    "                       in 7-byte pieces) and print one JSON line per event; with\n"
+    "                       --max-tag-size N\n"
+    "      --piece-size N   the piece size of both test modes (default 7)\n"
     "\n"
     "Exit status: 0 no player failed, 1 some player failed, 2 bad usage, 3 could not start.\n";
 
@@ -63,8 +73,11 @@ struct Options {
   std::string json;
   bool quiet = false;
   std::string dechunk;
+  std::string parse_http_flv;
+  size_t piece_size = 7;
   uint32_t max_message_size = kMaxMessageSize;
   uint32_t max_chunk_streams = kMaxChunkStreams;
+  uint32_t max_tag_size = HttpFlvParser::kDefaultMaxTagSize;
 };
 
 int Usage(const char* why) {
@@ -101,9 +114,9 @@ int ParseArgs(int argc, char** argv, Options* o) {
     } else if (a == "-u" || a == "--url") {
       if (!value(&v)) return Usage("-u needs a URL");
       o->url = v;
-    } else if (a == "-c" || a == "--players") {
+    } else if (a == "-c" || a == "-n" || a == "--players") {
       if (!value(&v) || !ParseNumber(v, 1, 1'000'000, &n) || n != std::floor(n)) {
-        return Usage("-c needs a whole number of players, 1..1000000");
+        return Usage((a + " needs a whole number of players, 1..1000000").c_str());
       }
       o->players = uint32_t(n);
     } else if (a == "-r" || a == "--rate") {
@@ -130,23 +143,33 @@ int ParseArgs(int argc, char** argv, Options* o) {
     } else if (a == "--max-chunk-streams") {
       if (!value(&v) || !ParseNumber(v, 1, 65600, &n)) return Usage("--max-chunk-streams needs 1..65600");
       o->max_chunk_streams = uint32_t(n);
+    } else if (a == "--max-tag-size") {
+      if (!value(&v) || !ParseNumber(v, 1, 0xFFFFFF, &n) || n != std::floor(n)) {
+        return Usage("--max-tag-size needs bytes, 1..16777215");
+      }
+      o->max_tag_size = uint32_t(n);
+    } else if (a == "--parse-http-flv") {
+      if (!value(&v)) return Usage("--parse-http-flv needs a file name");
+      o->parse_http_flv = v;
+    } else if (a == "--piece-size") {
+      if (!value(&v) || !ParseNumber(v, 1, 1 << 24, &n) || n != std::floor(n)) {
+        return Usage("--piece-size needs bytes, 1..16777216");
+      }
+      o->piece_size = size_t(n);
+    } else if (!a.empty() && a[0] != '-' && o->url.empty()) {
+      o->url = a;  // `sluice-load URL -c N`
     } else {
       return Usage(("unknown argument: " + a).c_str());
     }
   }
-  if (o->dechunk.empty() && o->url.empty()) return Usage("-u URL is required");
+  if (o->dechunk.empty() && o->parse_http_flv.empty() && o->url.empty()) return Usage("-u URL is required");
   return -1;
 }
 
-// rtmp://host[:port]/app[/more]/stream[?query]: the stream is the last path segment (its
-// query string kept), the app everything before it, as ffmpeg and SRS split it.
-bool ParseUrl(const std::string& url, Target* t, std::string* why) {
-  const std::string scheme = "rtmp://";
-  if (url.compare(0, scheme.size(), scheme) != 0) return *why = "the URL must start with rtmp://", false;
-  const size_t slash = url.find('/', scheme.size());
-  if (slash == std::string::npos) return *why = "the URL has no /app/stream path", false;
-  std::string hostport = url.substr(scheme.size(), slash - scheme.size());
-  std::string port = "1935";
+// host[:port] or [v6]:port, the URL's authority; the port when left out is `port`.
+bool ParseAuthority(const std::string& hostport, const char* default_port, Target* t, std::string* why) {
+  std::string port = default_port;
+  if (hostport.find('@') != std::string::npos) return *why = "user names and passwords in the URL are not supported", false;
   if (!hostport.empty() && hostport[0] == '[') {  // [v6]:port
     const size_t close = hostport.find(']');
     if (close == std::string::npos) return *why = "bad IPv6 host in the URL", false;
@@ -162,19 +185,10 @@ bool ParseUrl(const std::string& url, Target* t, std::string* why) {
     return *why = "bad host or port in the URL", false;
   }
   t->port = uint16_t(p);
-  const std::string path = url.substr(slash + 1);
-  const size_t query = path.find('?');
-  size_t split = path.rfind('/', query == std::string::npos ? std::string::npos : query);
-  if (split == std::string::npos) split = path.rfind('/');
-  if (split == std::string::npos || split == 0 || split + 1 >= path.size()) {
-    return *why = "the URL needs both an app and a stream: rtmp://host/app/stream", false;
-  }
-  t->app = path.substr(0, split);
-  t->stream = path.substr(split + 1);
-  if (t->app.size() + t->stream.size() > 2000) return *why = "the URL is too long", false;
-  t->tc_url = scheme + hostport + "/" + t->app;
-  t->url = url;
+  return true;
+}
 
+bool Resolve(Target* t, std::string* why) {
   addrinfo hints{};
   hints.ai_family = AF_UNSPEC;
   hints.ai_socktype = SOCK_STREAM;
@@ -187,35 +201,155 @@ bool ParseUrl(const std::string& url, Target* t, std::string* why) {
   return true;
 }
 
-// Test mode: the same ChunkParser the players use, fed in 7-byte pieces; one JSON line per
-// message, or an error line and status 1.
-int Dechunk(const Options& o) {
-  std::FILE* f = std::fopen(o.dechunk.c_str(), "rb");
-  if (f == nullptr) {
-    std::fprintf(stderr, "sluice-load: cannot open %s: %s\n", o.dechunk.c_str(), std::strerror(errno));
-    return kExitFatal;
+// rtmp://host[:port]/app[/more]/stream[?query]: the stream is the last path segment (its
+// query string kept), the app everything before it, as ffmpeg and SRS split it.
+bool ParseRtmpUrl(const std::string& url, Target* t, std::string* why) {
+  const std::string scheme = "rtmp://";
+  const size_t slash = url.find('/', scheme.size());
+  if (slash == std::string::npos) return *why = "the URL has no /app/stream path", false;
+  const std::string hostport = url.substr(scheme.size(), slash - scheme.size());
+  if (!ParseAuthority(hostport, "1935", t, why)) return false;
+  const std::string path = url.substr(slash + 1);
+  const size_t query = path.find('?');
+  size_t split = path.rfind('/', query == std::string::npos ? std::string::npos : query);
+  if (split == std::string::npos) split = path.rfind('/');
+  if (split == std::string::npos || split == 0 || split + 1 >= path.size()) {
+    return *why = "the URL needs both an app and a stream: rtmp://host/app/stream", false;
   }
+  t->app = path.substr(0, split);
+  t->stream = path.substr(split + 1);
+  if (t->app.size() + t->stream.size() > 2000) return *why = "the URL is too long", false;
+  t->tc_url = scheme + hostport + "/" + t->app;
+  t->protocol = Protocol::kRtmp;
+  return true;
+}
+
+// http://host[:port][/path][?query]: one GET of path?query, with the authority as written
+// for Host (RFC 9112 3.2); the fragment is not sent.
+bool ParseHttpUrl(const std::string& url, Target* t, std::string* why) {
+  const std::string scheme = "http://";
+  size_t auth_end = url.find_first_of("/?#", scheme.size());
+  if (auth_end == std::string::npos) auth_end = url.size();
+  const std::string hostport = url.substr(scheme.size(), auth_end - scheme.size());
+  if (!ParseAuthority(hostport, "80", t, why)) return false;
+  std::string target = url.substr(auth_end);
+  target = target.substr(0, target.find('#'));
+  if (target.empty() || target[0] != '/') target = "/" + target;
+  if (target.size() > 2000) return *why = "the URL is too long", false;
+  for (unsigned char c : target) {
+    // A request-target has no spaces, controls or raw non-ASCII bytes (RFC 9112 3.2).
+    if (c <= 0x20 || c >= 0x7f) return *why = "the URL's path has a character that must be percent-encoded", false;
+  }
+  t->http_request = "GET " + target + " HTTP/1.1\r\nHost: " + hostport +
+                    "\r\nUser-Agent: sluice-load\r\nAccept: */*\r\n\r\n";
+  t->protocol = Protocol::kHttpFlv;
+  return true;
+}
+
+// The scheme picks the protocol.
+bool ParseUrl(const std::string& url, Target* t, std::string* why) {
+  auto starts = [&url](const char* prefix) { return url.compare(0, std::strlen(prefix), prefix) == 0; };
+  bool ok;
+  if (starts("rtmp://")) {
+    ok = ParseRtmpUrl(url, t, why);
+  } else if (starts("http://")) {
+    ok = ParseHttpUrl(url, t, why);
+  } else if (starts("https://") || starts("rtmps://")) {
+    return *why = "TLS (https://, rtmps://) is not supported", false;
+  } else {
+    return *why = "the URL must start with rtmp:// or http://", false;
+  }
+  if (!ok) return false;
+  t->url = url;
+  return Resolve(t, why);
+}
+
+std::vector<uint8_t> ReadFile(const std::string& path, bool* ok) {
   std::vector<uint8_t> data;
+  std::FILE* f = std::fopen(path.c_str(), "rb");
+  *ok = f != nullptr;
+  if (f == nullptr) {
+    std::fprintf(stderr, "sluice-load: cannot open %s: %s\n", path.c_str(), std::strerror(errno));
+    return data;
+  }
   uint8_t buf[65536];
   size_t n;
   while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) data.insert(data.end(), buf, buf + n);
   std::fclose(f);
+  return data;
+}
+
+std::string JsonEscape(const std::string& in) {
+  std::string out;
+  for (char c : in) {
+    if (c == '"' || c == '\\') out += '\\';
+    out += c;
+  }
+  return out;
+}
+
+// Test mode: the same ChunkParser the players use, fed in --piece-size pieces (7 by
+// default); one JSON line per message, or an error line and status 1.
+int Dechunk(const Options& o) {
+  bool read = false;
+  const std::vector<uint8_t> data = ReadFile(o.dechunk, &read);
+  if (!read) return kExitFatal;
   ChunkParser parser(o.max_message_size, o.max_chunk_streams);
   std::vector<DecodedMessage> messages;
-  for (size_t off = 0; off < data.size(); off += 7) {
+  for (size_t off = 0; off < data.size(); off += o.piece_size) {
     messages.clear();
-    const bool ok = parser.Feed(data.data() + off, std::min<size_t>(7, data.size() - off), messages);
+    const bool ok = parser.Feed(data.data() + off, std::min<size_t>(o.piece_size, data.size() - off), messages);
     for (const DecodedMessage& m : messages) {
       std::printf("{\"csid\":%u,\"type\":%u,\"streamId\":%u,\"timestamp\":%u,\"length\":%zu}\n", m.csid,
                   unsigned(m.type), m.stream_id, m.timestamp, size_t(m.size));
     }
     if (!ok) {
-      std::string msg;
-      for (char c : parser.error_message()) {
-        if (c == '"' || c == '\\') msg += '\\';
-        msg += c;
+      std::printf("{\"error\":\"%s\",\"message\":\"%s\"}\n", parser.error_code(),
+                  JsonEscape(parser.error_message()).c_str());
+      return 1;
+    }
+  }
+  return kExitOk;
+}
+
+// Test mode: the HttpFlvParser the players use, fed in pieces; one JSON line per event,
+// or an error line and status 1. A tag's "frame" is whether a player counts it as one.
+int ParseHttpFlv(const Options& o) {
+  bool read = false;
+  const std::vector<uint8_t> data = ReadFile(o.parse_http_flv, &read);
+  if (!read) return kExitFatal;
+  HttpFlvParser parser(o.max_tag_size);
+  std::vector<HttpFlvEvent> events;
+  for (size_t off = 0; off < data.size(); off += o.piece_size) {
+    events.clear();
+    const bool ok = parser.Feed(data.data() + off, std::min<size_t>(o.piece_size, data.size() - off), events);
+    for (const HttpFlvEvent& e : events) {
+      switch (e.kind) {
+        case HttpFlvEvent::Kind::kResponse:
+          std::printf("{\"response\":{\"status\":%u,\"reason\":\"%s\",\"chunked\":%s,\"contentLength\":%s}}\n",
+                      unsigned(e.status), JsonEscape(parser.reason()).c_str(), e.chunked ? "true" : "false",
+                      e.content_length < 0 ? "null" : std::to_string(e.content_length).c_str());
+          break;
+        case HttpFlvEvent::Kind::kFlvHeader:
+          std::printf("{\"flvHeader\":{\"version\":%u,\"flags\":%u,\"headerSize\":%u}}\n", unsigned(e.version),
+                      unsigned(e.flags), e.header_size);
+          break;
+        case HttpFlvEvent::Kind::kTag: {
+          const char* frame = "false";
+          if (e.tag_type == 9 && IsVideoFrame(e.head, e.head_len)) frame = "true";
+          if (e.tag_type == 8 && IsAudioFrame(e.head, e.head_len)) frame = "true";
+          std::printf("{\"tag\":{\"type\":%u,\"timestamp\":%u,\"streamId\":%u,\"size\":%u,\"frame\":%s}}\n",
+                      unsigned(e.tag_type), e.timestamp, e.stream_id, e.size, frame);
+          break;
+        }
+        case HttpFlvEvent::Kind::kEnd:
+          std::printf("{\"end\":{\"bodyBytes\":%llu}}\n", static_cast<unsigned long long>(parser.body_bytes()));
+          break;
       }
-      std::printf("{\"error\":\"%s\",\"message\":\"%s\"}\n", parser.error_code(), msg.c_str());
+    }
+    if (!ok) {
+      std::printf("{\"error\":\"%s\",\"message\":\"%s\"}\n", parser.error_code(),
+                  JsonEscape(parser.error_message()).c_str());
       return 1;
     }
   }
@@ -290,10 +424,11 @@ int Run(const Options& o) {
 
   std::vector<std::unique_ptr<Player>> players;
   players.reserve(o.players);
-  for (uint32_t i = 0; i < o.players; ++i) players.push_back(std::make_unique<Player>(i, kMaxMessageSize));
+  for (uint32_t i = 0; i < o.players; ++i) players.push_back(std::make_unique<Player>(i, kMaxMessageSize, o.max_tag_size));
 
   RunInfo run;
   run.url = o.url;
+  run.protocol = target.protocol == Protocol::kHttpFlv ? "http-flv" : "rtmp";
   run.players = o.players;
   run.rate = o.rate;
   run.duration_s = o.duration_s;
@@ -454,5 +589,6 @@ int main(int argc, char** argv) {
   const int parsed = sluice::load::ParseArgs(argc, argv, &o);
   if (parsed >= 0) return parsed;
   if (!o.dechunk.empty()) return sluice::load::Dechunk(o);
+  if (!o.parse_http_flv.empty()) return sluice::load::ParseHttpFlv(o);
   return sluice::load::Run(o);
 }

@@ -1,4 +1,5 @@
-// One RTMP player: handshake, connect, createStream, play, then count what arrives.
+// One player: over RTMP handshake, connect, createStream, play; over HTTP-FLV one GET;
+// then count what arrives.
 #include "player.h"
 
 #include <netinet/tcp.h>
@@ -62,6 +63,29 @@ inline void PutBe32(uint8_t* p, uint32_t v) {
   p[3] = uint8_t(v);
 }
 
+const char* StateStep(PlayerState s) {
+  switch (s) {
+    case PlayerState::kConnecting: return "TCP connect";
+    case PlayerState::kHandshake: return "handshake";
+    case PlayerState::kRequest: return "the HTTP request";
+    case PlayerState::kConnect: return "connect";
+    case PlayerState::kCreateStream: return "createStream";
+    default: return "?";
+  }
+}
+
+std::string ErrnoReason(const char* what, int err) {
+  switch (err) {
+    case ECONNREFUSED: return "connection refused";
+    case ECONNRESET: return "connection reset by server";
+    case ETIMEDOUT: return std::string(what) + " timed out";
+    case EPIPE: return "connection closed by server (broken pipe)";
+    default: return std::string(what) + " failed: " + std::strerror(err);
+  }
+}
+
+}  // namespace
+
 // A video message is a frame unless it is a sequence header, an end of sequence, or a
 // video info/command message (FLV spec E.4.3.1; enhanced RTMP's ex-header packet types).
 bool IsVideoFrame(const uint8_t* p, size_t len) {
@@ -86,28 +110,6 @@ bool IsAudioFrame(const uint8_t* p, size_t len) {
   if (format == 9) return (p[0] & 0x0f) == 1;       // ex-header: CodedFrames
   return true;
 }
-
-const char* StateStep(PlayerState s) {
-  switch (s) {
-    case PlayerState::kConnecting: return "TCP connect";
-    case PlayerState::kHandshake: return "handshake";
-    case PlayerState::kConnect: return "connect";
-    case PlayerState::kCreateStream: return "createStream";
-    default: return "?";
-  }
-}
-
-std::string ErrnoReason(const char* what, int err) {
-  switch (err) {
-    case ECONNREFUSED: return "connection refused";
-    case ECONNRESET: return "connection reset by server";
-    case ETIMEDOUT: return std::string(what) + " timed out";
-    case EPIPE: return "connection closed by server (broken pipe)";
-    default: return std::string(what) + " failed: " + std::strerror(err);
-  }
-}
-
-}  // namespace
 
 int64_t MonotonicUs() {
   timespec ts;
@@ -172,9 +174,14 @@ void Player::Start(Shared& s) {
 
 void Player::OnConnected(Shared& s) {
   ++s.connected;
-  state_ = PlayerState::kHandshake;
   state_since_us_ = MonotonicUs();
   SetWantWrite(s, false);
+  if (s.target->protocol == Protocol::kHttpFlv) {
+    state_ = PlayerState::kRequest;
+    const std::string& req = s.target->http_request;
+    return Send(s, reinterpret_cast<const uint8_t*>(req.data()), req.size());
+  }
+  state_ = PlayerState::kHandshake;
   // C0: version 3; C1: time, four zero bytes, 1528 random bytes (RTMP spec 5.2.2, 5.2.3).
   s.wire.assign(1 + kHandshakeSize, 0);
   s.wire[0] = 3;
@@ -224,7 +231,10 @@ void Player::CheckTimeouts(Shared& s) {
   if (s.now_us - state_since_us_ < s.timeout_us) return;
   char limit[32];
   std::snprintf(limit, sizeof limit, "%g s", double(s.timeout_us) / 1e6);
-  if (state_ == PlayerState::kPlay) return Fail(s, std::string("no media within ") + limit + " after play");
+  if (state_ == PlayerState::kPlay) {
+    const char* after = s.target->protocol == Protocol::kHttpFlv ? " after the HTTP response" : " after play";
+    return Fail(s, std::string("no media within ") + limit + after);
+  }
   Fail(s, std::string("no answer to ") + StateStep(state_) + " within " + limit);
 }
 
@@ -270,6 +280,12 @@ void Player::OnReadable(Shared& s) {
     read_start_bytes_ = stats_.bytes;
     stats_.bytes += size_t(n);
     s.bytes_in += size_t(n);
+    if (s.target->protocol == Protocol::kHttpFlv) {
+      OnHttpBytes(s, buf, size_t(n));
+      if (fd_ < 0) return;
+      if (size_t(n) < cap) return;
+      continue;
+    }
     size_t off = 0;
     if (state_ == PlayerState::kHandshake) {
       off = Handshake(s, buf, size_t(n));
@@ -551,6 +567,46 @@ void Player::OnAggregate(Shared& s, uint32_t timestamp, const uint8_t* p, size_t
     const size_t step = std::min(len, size_t(11) + size + 4);
     p += step;
     len -= step;
+  }
+}
+
+// ---- HTTP-FLV --------------------------------------------------------------------------
+
+void Player::OnHttpBytes(Shared& s, const uint8_t* p, size_t len) {
+  s.flv_events.clear();
+  const bool ok = http_.Feed(p, len, s.flv_events);
+  // What came before an error still counts: those tags did arrive whole.
+  for (const HttpFlvEvent& e : s.flv_events) {
+    OnHttpEvent(s, e);
+    if (fd_ < 0) break;
+  }
+  s.flv_events.clear();
+  if (!ok && fd_ >= 0) {
+    Fail(s, std::string("protocol error: ") + http_.error_code() + " (" + http_.error_message() + ")");
+  }
+}
+
+void Player::OnHttpEvent(Shared& s, const HttpFlvEvent& e) {
+  switch (e.kind) {
+    case HttpFlvEvent::Kind::kResponse:
+      if (e.status < 200 || e.status > 299) {
+        const std::string& why = http_.reason();
+        return Fail(s, "HTTP status " + std::to_string(e.status) + (why.empty() ? "" : " (" + why + ")"));
+      }
+      state_ = PlayerState::kPlay;  // the stream is on; media must follow within --timeout
+      state_since_us_ = s.now_us;
+      return;
+    case HttpFlvEvent::Kind::kFlvHeader:
+      return;
+    case HttpFlvEvent::Kind::kTag:
+      // Script data (onMetaData) is not media, as over RTMP.
+      if (e.tag_type == kAudio || e.tag_type == kVideo) {
+        // The tag's first bytes are all a frame's classification reads (IsVideoFrame).
+        OnMedia(s, e.tag_type, e.timestamp, e.head, e.head_len);
+      }
+      return;
+    case HttpFlvEvent::Kind::kEnd:
+      return Fail(s, "stream ended by server (end of the HTTP body)");
   }
 }
 

@@ -1,9 +1,11 @@
 #ifndef SLUICE_LOAD_PLAYER_H
 #define SLUICE_LOAD_PLAYER_H
 
-// One RTMP player of the load generator: a non-blocking socket driven by the epoll loop in
-// main.cc, through the simple handshake, connect, createStream and play (RTMP spec 5.2,
-// 7.2), then counting what it receives. It never retries: a failure is recorded once.
+// One player of the load generator: a non-blocking socket driven by the epoll loop in
+// main.cc. Over RTMP it goes through the simple handshake, connect, createStream and play
+// (RTMP spec 5.2, 7.2); over HTTP-FLV it sends one GET and reads the response's FLV tags
+// (http_flv.h). Either way it then counts what it receives, in the same statistics. It
+// never retries: a failure is recorded once.
 #include <netinet/in.h>
 #include <sys/socket.h>
 
@@ -13,21 +15,31 @@
 #include <vector>
 
 #include "../chunk_parser.h"
+#include "http_flv.h"
 
 namespace sluice::load {
 
 // Microseconds on the monotonic clock.
 int64_t MonotonicUs();
 
+// Whether an audio/video message (RTMP) or tag body (FLV) counts as a frame: not a sequence
+// header, end of sequence or video info/command (FLV spec E.4.2, E.4.3; enhanced RTMP).
+bool IsVideoFrame(const uint8_t* p, size_t len);
+bool IsAudioFrame(const uint8_t* p, size_t len);
+
+enum class Protocol : uint8_t { kRtmp, kHttpFlv };
+
 // What the players share: where to connect, the clock of the current loop turn, and
 // scratch buffers reused by every player so that steady state allocates nothing.
 struct Target {
+  Protocol protocol = Protocol::kRtmp;
   std::string url;
   std::string host;
   uint16_t port = 1935;
-  std::string app;     // connect's "app", e.g. "live" (query string kept, as SRS reads vhost from it)
-  std::string stream;  // play's stream name, e.g. "livestream?token=1"
-  std::string tc_url;  // rtmp://host:port/app
+  std::string app;     // RTMP: connect's "app", e.g. "live" (query string kept, as SRS reads vhost from it)
+  std::string stream;  // RTMP: play's stream name, e.g. "livestream?token=1"
+  std::string tc_url;  // RTMP: rtmp://host:port/app
+  std::string http_request;  // HTTP-FLV: the whole GET request, made once for every player
   sockaddr_storage addr{};
   socklen_t addr_len = 0;
 };
@@ -38,6 +50,7 @@ struct Shared {
   int64_t now_us = 0;                        // monotonic, refreshed before each socket read
   std::vector<uint8_t> read_buf;             // one buffer for every recv()
   std::vector<DecodedMessage> messages;      // ChunkParser output, cleared and reused
+  std::vector<HttpFlvEvent> flv_events;      // HttpFlvParser output, cleared and reused
   std::vector<uint8_t> payload;              // scratch for building one command
   std::vector<uint8_t> wire;                 // scratch for its chunk
   // Live counts for the once-a-second line.
@@ -53,9 +66,10 @@ enum class PlayerState : uint8_t {
   kIdle,          // not started yet
   kConnecting,    // TCP connect in progress
   kHandshake,     // C0+C1 sent, waiting for S0+S1+S2
+  kRequest,       // HTTP-FLV: GET sent, waiting for the response head
   kConnect,       // connect sent, waiting for its _result
   kCreateStream,  // createStream sent
-  kPlay,          // play sent, waiting for media
+  kPlay,          // play sent (HTTP-FLV: a 2xx response head came), waiting for media
   kPlaying,       // media arrived
   kFailed,
   kClosed,        // closed by us at the end of the run
@@ -100,7 +114,8 @@ struct PlayerStats {
 
 class Player {
  public:
-  Player(uint32_t index, uint32_t max_message_size) : index_(index), parser_(max_message_size, 64) {}
+  Player(uint32_t index, uint32_t max_message_size, uint32_t max_tag_size)
+      : index_(index), parser_(max_message_size, 64), http_(max_tag_size) {}
   Player(const Player&) = delete;
   Player& operator=(const Player&) = delete;
 
@@ -138,6 +153,9 @@ class Player {
   void OnCommand(Shared& s, const uint8_t* p, size_t len);
   void OnMedia(Shared& s, uint8_t type, uint32_t timestamp, const uint8_t* p, size_t len);
   void OnAggregate(Shared& s, uint32_t timestamp, const uint8_t* p, size_t len);
+  // HTTP-FLV: response bytes after the socket read.
+  void OnHttpBytes(Shared& s, const uint8_t* p, size_t len);
+  void OnHttpEvent(Shared& s, const HttpFlvEvent& e);
   void SendControl(Shared& s, uint8_t type, const uint8_t* payload, size_t len);
   void SendUserControl(Shared& s, uint16_t event, uint32_t value, bool with_extra, uint32_t extra);
   // Sends s.payload as one message.
@@ -150,7 +168,8 @@ class Player {
   PlayerState state_ = PlayerState::kIdle;
   bool want_write_ = false;
   bool playing_at_stop_ = false;
-  ChunkParser parser_;
+  ChunkParser parser_;              // RTMP
+  HttpFlvParser http_;              // HTTP-FLV
   std::vector<uint8_t> handshake_;  // S0+S1+S2 as it arrives; released after
   std::vector<uint8_t> outbox_;     // bytes the socket did not take yet
   uint32_t peer_window_ = 0;        // the server's Window Acknowledgement Size

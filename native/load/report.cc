@@ -125,6 +125,7 @@ Summary Summarize(const std::vector<std::unique_ptr<Player>>& players, const Run
 void PrintSummary(std::FILE* out, const Summary& s) {
   const RunInfo& r = s.run;
   std::fprintf(out, "\nsluice-load summary: %s\n", r.url.c_str());
+  std::fprintf(out, "  protocol       %s\n", r.protocol.c_str());
   std::fprintf(out, "  players        %u requested, %u started, %u playing at the end, %u failed\n", r.players,
                s.started, s.playing_at_end, s.failed);
   for (const auto& [reason, n] : s.failures) std::fprintf(out, "  failed         %u: %s\n", n, reason.c_str());
@@ -163,6 +164,7 @@ bool WriteJson(const std::string& path, const Summary& s, const std::vector<std:
   j.reserve(256 + players.size() * 200);
   j += "{\n  \"version\": 1,\n";
   j += "  \"url\": " + JsonString(r.url) + ",\n";
+  j += "  \"protocol\": " + JsonString(r.protocol) + ",\n";
   j += "  \"startedAt\": " + JsonString(r.started_at) + ",\n";
   j += "  \"options\": {\"players\": " + std::to_string(r.players) + ", \"rate\": " + Num(r.rate, 3) +
        ", \"duration\": " + Num(r.duration_s, 3) +

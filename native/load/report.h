@@ -16,6 +16,7 @@ namespace sluice::load {
 
 struct RunInfo {
   std::string url;
+  std::string protocol;         // "rtmp" or "http-flv"
   uint32_t players = 0;
   double rate = 0;              // players started per second
   double duration_s = 0;        // -d; 0 = until SIGINT
