@@ -3,10 +3,9 @@
 // Silent when they do. When some are missing: as root, installs them with apt-get;
 // otherwise prints the command to run and exits 1.
 //
-// The list of required tools is TOOLS below; add a row to require another one (for
-// example Chromium for browser tests: { bin: 'chromium', path: '/usr/bin/chromium',
-// pkg: 'chromium' }). A row with `path` is checked at that path, otherwise on $PATH.
-// SLUICE_NEED_CHROMIUM=1 adds the Chromium row for a run.
+// The list of required tools is TOOLS below; add a row to require another one. A row with
+// `path` is checked at that path, otherwise on $PATH. Chromium is checked at the path
+// test/support/browser.ts launches (Debian's `chromium` package).
 import { spawnSync } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
 import path from 'node:path';
@@ -15,8 +14,8 @@ const TOOLS = [
   { bin: 'ffmpeg', pkg: 'ffmpeg' },
   { bin: 'ffprobe', pkg: 'ffmpeg' },
   { bin: 'rtmpdump', pkg: 'rtmpdump' },
+  { bin: 'chromium', path: '/usr/bin/chromium', pkg: 'chromium' },
 ];
-const CHROMIUM = { bin: 'chromium', path: '/usr/bin/chromium', pkg: 'chromium' };
 
 function isExecutable(file) {
   try {
@@ -47,11 +46,10 @@ function run(cmd, args) {
   if (r.status !== 0) throw new Error(`${cmd} ${args[0]} failed with exit code ${r.status ?? r.signal}`);
 }
 
-const tools = process.env.SLUICE_NEED_CHROMIUM === '1' ? [...TOOLS, CHROMIUM] : TOOLS;
-const packages = missingPackages(tools);
+const packages = missingPackages(TOOLS);
 if (packages.length === 0) process.exit(0);
 
-const missing = tools.filter((t) => !found(t)).map((t) => t.path ?? t.bin);
+const missing = TOOLS.filter((t) => !found(t)).map((t) => t.path ?? t.bin);
 const installArgs = ['install', '-y', '--no-install-recommends', ...packages];
 process.stdout.write(`ensure-tools: missing ${missing.join(', ')} (needed by the end-to-end tests)\n`);
 
@@ -67,7 +65,7 @@ try {
   process.stderr.write(`ensure-tools: ${err.message}\n`);
   process.exit(1);
 }
-const still = tools.filter((t) => !found(t)).map((t) => t.path ?? t.bin);
+const still = TOOLS.filter((t) => !found(t)).map((t) => t.path ?? t.bin);
 if (still.length > 0) {
   process.stderr.write(`ensure-tools: still missing after apt-get install: ${still.join(', ')}\n`);
   process.exit(1);
