@@ -65,6 +65,7 @@ function vendorFiles(): Map<string, string> {
 
 export class StreamRoutes {
   readonly clients = new Set<FlvClient>();
+  private lastRefusedLog = 0;
   private readonly www = path.join(packageRoot(), "www");
   private readonly vendor = vendorFiles();
 
@@ -125,6 +126,16 @@ export class StreamRoutes {
     // As SRS, a stream is mounted while it is published; otherwise the URL is an ordinary
     // path, and a static .flv file there is served (or 404).
     if (!source?.publisher) return null;
+    // max_connections counts HTTP-FLV and WS-FLV players with RTMP connections, as SRS.
+    const max = this.server.currentConfig.maxConnections;
+    if (this.server.connectionCount + this.clients.size >= max) {
+      const now = Date.now();
+      if (now - this.lastRefusedLog >= 1000) {
+        this.lastRefusedLog = now;
+        log.warn(0, `http-flv ${ip} play ${source.key} refused: max_connections ${max} reached`);
+      }
+      return "503 Service Unavailable";
+    }
     return { match, source };
   }
 

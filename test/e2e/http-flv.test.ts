@@ -122,6 +122,29 @@ describe('HTTP-FLV', () => {
   }, 20_000);
 });
 
+describe('HTTP-FLV limits', () => {
+  it('counts HTTP-FLV players against max_connections, answering 503 past it', async () => {
+    const small = await startServer({
+      confText: CONF.replace('daemon off;', 'daemon off;\nmax_connections 3;'),
+    });
+    const pub = publish(await testMedia('h264-aac'), small.url('live', 'few'), { loop: true, timeoutMs: 60_000 });
+    try {
+      await pub.ready;
+      const url = `http://127.0.0.1:${small.ports['http']}/live/few.flv`;
+      // The publisher is one connection: two players fit, the third does not.
+      const held = [httpStream(url, 3), httpStream(url, 3)];
+      await new Promise((r) => setTimeout(r, 500));
+      const third = await httpStream(url, 1);
+      expect(third.status).toBe(503);
+      expect((await Promise.all(held)).map((r) => r.status)).toEqual([200, 200]);
+      await small.waitForLog(/refused: max_connections 3 reached/);
+    } finally {
+      await pub.stop();
+      await small.stop();
+    }
+  }, 30_000);
+});
+
 describe('WebSocket-FLV', () => {
   it('sends the same FLV over a WebSocket on the same mount', async () => {
     const r = await wsStream(`ws://127.0.0.1:${server.ports['http']}/live/flv.flv`, 3);
