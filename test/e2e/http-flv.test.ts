@@ -122,6 +122,47 @@ describe('HTTP-FLV', () => {
   }, 20_000);
 });
 
+/** Sends raw bytes on a new connection and waits for the server to answer or close. */
+function hostile(port: number, bytes: Buffer | string, waitMs = 1500): Promise<string> {
+  return new Promise((resolve) => {
+    const socket = net.connect(port, '127.0.0.1');
+    let got = '';
+    socket.on('connect', () => socket.write(bytes));
+    socket.on('data', (d: Buffer) => (got += d.toString('latin1')));
+    socket.on('error', () => {});
+    const done = (): void => {
+      socket.destroy();
+      resolve(got);
+    };
+    socket.on('close', done);
+    setTimeout(done, waitMs);
+  });
+}
+
+describe('HTTP-FLV under hostile input', () => {
+  it('answers or drops malformed requests and WebSocket abuse while a player keeps playing', async () => {
+    const port = server.ports['http']!;
+    const watching = httpStream(`${http}/live/flv.flv`, 6);
+    const key = 'dGhlIHNhbXBsZSBub25jZQ==';
+    const upgrade = `GET /live/flv.flv HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ${key}\r\nSec-WebSocket-Version: 13\r\n\r\n`;
+    // A masked client frame claiming 1 MiB, over the 16 KiB limit.
+    const bigFrame = Buffer.concat([Buffer.from([0x82, 0xff]), Buffer.from([0, 0, 0, 0, 0, 0x10, 0, 0]), Buffer.alloc(4), Buffer.alloc(2000)]);
+    const answers = await Promise.all([
+      hostile(port, 'NOT HTTP AT ALL\r\n\r\n'),
+      hostile(port, `GET /live/flv.flv HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(1024 * 1024)}\r\n\r\n`),
+      hostile(port, `GET /${'a/'.repeat(5000)}x.flv HTTP/1.1\r\nHost: x\r\n\r\n`),
+      hostile(port, Buffer.concat([Buffer.from(upgrade), bigFrame])),
+      hostile(port, Buffer.concat([Buffer.from(upgrade), Buffer.from([0x82, 0x05, 1, 2, 3, 4, 5])])), // unmasked: a protocol error
+      hostile(port, Buffer.alloc(100_000, 0xff)),
+    ]);
+    for (const [i, a] of answers.entries()) expect(a.startsWith("HTTP/1.1 200") && !a.includes("Upgrade"), `${i}: ${a.slice(0, 80)}`).toBe(false);
+    const tags = parseFlv((await watching).body).tags.filter((t) => t.type === 'video');
+    expect(tags.length).toBeGreaterThan(140);
+    // Still serving new players.
+    expect((await httpStream(`${http}/live/flv.flv`, 1)).status).toBe(200);
+  }, 20_000);
+});
+
 describe('HTTP-FLV limits', () => {
   it('counts HTTP-FLV players against max_connections, answering 503 past it', async () => {
     const small = await startServer({
