@@ -14,6 +14,7 @@
 import { createRequire } from "node:module";
 import * as path from "node:path";
 import type { HttpRequest, HttpResponse, WebSocket } from "@trufflesuite/uws-js-unofficial";
+import { nextClientId } from "../core/client-id.js";
 import { log } from "../core/logger.js";
 import { flvHeader } from "../format/flv.js";
 import { writeCors } from "../http/cors.js";
@@ -41,8 +42,6 @@ export interface FlvClient {
   readonly player: HttpFlvPlayer;
   readonly startedAt: number;
 }
-
-let nextClientId = 1_000_000;
 
 const require = createRequire(import.meta.url);
 
@@ -237,7 +236,7 @@ export class StreamRoutes {
     // Keep the source alive while this player is on it, exactly as an RTMP player does.
     const s = this.server.registry.acquire(vhost.name, source.app, source.stream, sourcePlayConfig(vhost));
     const player = new HttpFlvPlayer(sink, { queueMs: vhost.play.queueLength * 1000, queueBytes: QUEUE_BYTES }, s.gopCacheSize > 0);
-    const client: FlvClient = { id: nextClientId++, kind, ip, source: s, player, startedAt: Date.now() };
+    const client: FlvClient = { id: nextClientId(), kind, ip, source: s, player, startedAt: Date.now() };
     this.clients.add(client);
     log.trace(client.id, `${kind} ${ip} play ${s.key}`);
     s.addConsumer(player);

@@ -5,6 +5,7 @@
  * (which vhost, who may publish, where media goes) is the handler's: this class only speaks
  * the protocol and reports.
  */
+import { nextClientId } from "../../core/client-id.js";
 import type { Socket } from "node:net";
 import { SluiceError, errorCode } from "../../core/errors.js";
 import { createChunkDecoder, encodeChunks, type ChunkDecoder, type RawMessage } from "../../native/index.js";
@@ -90,10 +91,8 @@ export type SessionState = "handshake" | "connect" | "connecting" | "connected" 
 /** Commands that may arrive while the application decides on connect; more is abuse. */
 const MAX_QUEUED_WHILE_CONNECTING = 64;
 
-let nextSessionId = 1;
-
 export class RtmpServerSession {
-  readonly id = nextSessionId++;
+  readonly id = nextClientId();
   readonly peer: string;
   state: SessionState = "handshake";
   /** Bytes read from and written to the socket. */
