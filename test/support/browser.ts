@@ -212,6 +212,8 @@ export interface WatchOptions {
 export interface WatchResult {
   /** video.currentTime every intervalMs, from the start of playback. */
   samples: number[];
+  /** When each sample was taken (Date.now()), e.g. to look at playback after an event. */
+  sampleTimes: number[];
   /** Last sample minus first, in seconds of media. */
   advanced: number;
   /** Sum of the forward steps between samples: media played even across a player restart. */
@@ -227,6 +229,20 @@ export interface WatchResult {
   startMs: number;
   /** window.sluicePlayer at the end. */
   state: PlayerState;
+}
+
+/**
+ * Media played (sum of forward currentTime steps) between the samples taken at or after
+ * `from` and at or before `to` (Date.now() values): e.g. playback after a republish.
+ */
+export function playedBetween(r: Pick<WatchResult, 'samples' | 'sampleTimes'>, from: number, to = Infinity): number {
+  let played = 0;
+  for (let i = 1; i < r.samples.length; i++) {
+    if (r.sampleTimes[i - 1]! < from || r.sampleTimes[i]! > to) continue;
+    const step = r.samples[i]! - r.samples[i - 1]!;
+    if (step > 0.001) played += step;
+  }
+  return played;
 }
 
 /** `base`/players/?url=<streamUrl>&<params>: the player page of a Sluice HTTP server. */
@@ -331,6 +347,7 @@ export async function watchInBrowser(
     };
     return {
       samples,
+      sampleTimes: at,
       advanced: samples[samples.length - 1]! - samples[0]!,
       played,
       stalls,
