@@ -81,6 +81,8 @@ export interface VhostConfig {
   hls: HlsConfig;
   /** http_remux { }: HTTP-FLV and WebSocket-FLV; default off. */
   httpRemux: HttpRemuxConfig;
+  /** http_hooks { }: HTTP callbacks; default off. */
+  httpHooks: HttpHooksConfig;
 }
 
 /** Where HLS files go: disk (hls_path), memory (served by our HTTP server, no disk I/O), or both. */
@@ -173,6 +175,42 @@ export interface HttpServerConfig {
   crossdomain: boolean;
 }
 
+export interface HttpApiConfig {
+  /** enabled: default off. */
+  enabled: boolean;
+  /** listen: [IP:]PORT; default 0.0.0.0:1985. */
+  listen: ListenAddress[];
+  /** crossdomain: CORS on API answers; default on. */
+  crossdomain: boolean;
+  /** auth { enabled; username; password; }: HTTP Basic on every /api/ route; default off. */
+  auth: { enabled: boolean; username: string; password: string };
+  /** raw_api { enabled; allow_reload; }: /api/v1/raw; default off. */
+  rawApi: { enabled: boolean; allowReload: boolean };
+}
+
+/** http_hooks { }: URLs called on each event; several per event, in order. */
+export interface HttpHooksConfig {
+  enabled: boolean;
+  onConnect: string[];
+  onClose: string[];
+  onPublish: string[];
+  onUnpublish: string[];
+  onPlay: string[];
+  onStop: string[];
+  onDvr: string[];
+  onHls: string[];
+}
+
+export interface ExporterConfig {
+  /** enabled: default off. */
+  enabled: boolean;
+  /** listen: [IP:]PORT of /metrics (and the API); default 0.0.0.0:9972. */
+  listen: ListenAddress[];
+  /** label, tag: labels of srs_build_info; default none. */
+  label: string;
+  tag: string;
+}
+
 export interface SluiceConfig {
   /** Absolute path of the file it was loaded from. */
   file: string;
@@ -186,16 +224,20 @@ export interface SluiceConfig {
   daemon: boolean;
   /** pid; default ./objs/srs.pid. */
   pid: string;
-  /** srs_log_tank (console), srs_log_level (trace), srs_log_file (./objs/srs.log). */
-  log: { tank: "console" | "file"; level: LogLevel; file: string };
+  /** srs_log_tank (console), srs_log_level (trace), srs_log_file (./objs/srs.log), srs_log_format (text). */
+  log: { tank: "console" | "file"; level: LogLevel; file: string; format: "text" | "json" };
   /** pithy_print_ms: interval of the periodic status lines, ms; default 10000. */
   pithyPrintMs: number;
   /** utc_time: log times in UTC; default off. */
   utcTime: boolean;
   /** Every vhost by name; always has "__defaultVhost__". */
   vhosts: ReadonlyMap<string, VhostConfig>;
-  /** http_server { }: static files (and later HLS, HTTP-FLV); default off. */
+  /** http_server { }: static files, HLS, HTTP-FLV; default off. */
   httpServer: HttpServerConfig;
+  /** http_api { }: SRS's HTTP API; default off. */
+  httpApi: HttpApiConfig;
+  /** exporter { }: Prometheus metrics; default off. */
+  exporter: ExporterConfig;
 }
 
 export const DEFAULT_VHOST = "__defaultVhost__";
@@ -468,6 +510,118 @@ const HTTP_REMUX_RULES: BlockRules<Partial<HttpRemuxConfig>> = {
 };
 
 // ---------------------------------------------------------------------------------------
+// http_hooks { }, http_api { }, exporter { }
+
+const HTTP_HOOKS_DEFAULTS: Readonly<HttpHooksConfig> = Object.freeze({
+  enabled: false,
+  onConnect: [],
+  onClose: [],
+  onPublish: [],
+  onUnpublish: [],
+  onPlay: [],
+  onStop: [],
+  onDvr: [],
+  onHls: [],
+});
+
+/** The URLs of a hook: one or more http:// or https:// URLs. */
+function readHookUrls(d: Directive): string[] {
+  if (d.args.length === 0) {
+    throw new ConfError("ERR_CONF_VALUE", d, `missing value for ${quoteValue(d.name)}: expected one or more http:// URLs`);
+  }
+  for (const url of d.args) {
+    let ok = false;
+    try {
+      const u = new URL(url);
+      ok = (u.protocol === "http:" || u.protocol === "https:") && u.hostname !== "";
+    } catch {
+      ok = false;
+    }
+    if (!ok) {
+      throw new ConfError("ERR_CONF_VALUE", d, `invalid value ${quoteValue(url)} for ${quoteValue(d.name)}: expected an http:// or https:// URL`);
+    }
+  }
+  return [...d.args];
+}
+
+type HookKey = Exclude<keyof HttpHooksConfig, "enabled">;
+const HOOK_DIRECTIVES: readonly (readonly [string, HookKey])[] = [
+  ["on_connect", "onConnect"],
+  ["on_close", "onClose"],
+  ["on_publish", "onPublish"],
+  ["on_unpublish", "onUnpublish"],
+  ["on_play", "onPlay"],
+  ["on_stop", "onStop"],
+  ["on_dvr", "onDvr"],
+  ["on_hls", "onHls"],
+];
+
+const HTTP_HOOKS_RULES: BlockRules<Partial<HttpHooksConfig>> = {
+  enabled: { read: (d, hooks, ctx) => (hooks.enabled = readFlag(d, ctx, false)) },
+  ...Object.fromEntries(
+    HOOK_DIRECTIVES.map(([directive, key]): [string, DirectiveRule<Partial<HttpHooksConfig>>] => [
+      directive,
+      // Several lines add up, as several URLs on one line do.
+      { repeat: "each", read: (d, hooks) => (hooks[key] = [...(hooks[key] ?? []), ...readHookUrls(d)]) },
+    ]),
+  ),
+};
+
+const HTTP_API_DEFAULTS: Readonly<HttpApiConfig> = Object.freeze({
+  enabled: false,
+  listen: [{ host: "0.0.0.0", port: 1985 }],
+  crossdomain: true,
+  auth: { enabled: false, username: "", password: "" },
+  rawApi: { enabled: false, allowReload: false },
+});
+
+interface HttpApiDraft {
+  enabled?: boolean;
+  listen?: ListenAddress[];
+  crossdomain?: boolean;
+  auth: Partial<HttpApiConfig["auth"]>;
+  rawApi: Partial<HttpApiConfig["rawApi"]>;
+}
+
+/** A string that may be empty ("" in the file), e.g. a password. */
+function readAnyString(d: Directive, what: string): string {
+  return oneArg(d, what);
+}
+
+const HTTP_API_AUTH_RULES: BlockRules<Partial<HttpApiConfig["auth"]>> = {
+  enabled: { read: (d, auth, ctx) => (auth.enabled = readFlag(d, ctx, false)) },
+  username: { read: (d, auth) => (auth.username = readAnyString(d, "a user name")) },
+  password: { read: (d, auth) => (auth.password = readAnyString(d, "a password")) },
+};
+
+const HTTP_API_RAW_RULES: BlockRules<Partial<HttpApiConfig["rawApi"]>> = {
+  enabled: { read: (d, raw, ctx) => (raw.enabled = readFlag(d, ctx, false)) },
+  allow_reload: { read: (d, raw, ctx) => (raw.allowReload = readFlag(d, ctx, false)) },
+};
+
+const HTTP_API_RULES: BlockRules<HttpApiDraft> = {
+  enabled: { read: (d, api, ctx) => (api.enabled = readFlag(d, ctx, false)) },
+  listen: { read: (d, api) => (api.listen = readListen(d)) },
+  crossdomain: { read: (d, api, ctx) => (api.crossdomain = readFlag(d, ctx, true)) },
+  auth: { read: (d, api, ctx) => readBlock(d.children ?? [], HTTP_API_AUTH_PLACE, HTTP_API_AUTH_RULES, api.auth, ctx) },
+  raw_api: { read: (d, api, ctx) => readBlock(d.children ?? [], HTTP_API_RAW_PLACE, HTTP_API_RAW_RULES, api.rawApi, ctx) },
+};
+
+const EXPORTER_DEFAULTS: Readonly<ExporterConfig> = Object.freeze({
+  enabled: false,
+  listen: [{ host: "0.0.0.0", port: 9972 }],
+  label: "",
+  tag: "",
+});
+
+const EXPORTER_RULES: BlockRules<Partial<ExporterConfig>> = {
+  enabled: { read: (d, e, ctx) => (e.enabled = readFlag(d, ctx, false)) },
+  listen: { read: (d, e) => (e.listen = readListen(d)) },
+  label: { read: (d, e) => (e.label = readAnyString(d, "a label")) },
+  tag: { read: (d, e) => (e.tag = readAnyString(d, "a tag")) },
+};
+
+// ---------------------------------------------------------------------------------------
 // http_server { }
 
 const HTTP_SERVER_DEFAULTS: Readonly<HttpServerConfig> = Object.freeze({
@@ -506,6 +660,7 @@ interface VhostDraft {
   security: SecurityConfig;
   hls: Partial<HlsConfig>;
   httpRemux: Partial<HttpRemuxConfig>;
+  httpHooks: Partial<HttpHooksConfig>;
 }
 
 /**
@@ -610,7 +765,10 @@ const VHOST_RULES: BlockRules<VhostDraft> = {
       }
     },
   },
-  // As SRS, only the first hls { } and http_remux { } are read.
+  // As SRS, only the first http_hooks { }, hls { } and http_remux { } are read.
+  http_hooks: {
+    read: (d, vhost, ctx) => readBlock(d.children ?? [], VHOST_HTTP_HOOKS_PLACE, HTTP_HOOKS_RULES, vhost.httpHooks, ctx),
+  },
   hls: { read: (d, vhost, ctx) => readBlock(d.children ?? [], VHOST_HLS_PLACE, HLS_RULES, vhost.hls, ctx) },
   http_remux: {
     read: (d, vhost, ctx) => readBlock(d.children ?? [], VHOST_HTTP_REMUX_PLACE, HTTP_REMUX_RULES, vhost.httpRemux, ctx),
@@ -634,8 +792,11 @@ interface RootDraft {
   logFile: string;
   pithyPrintMs: number;
   utcTime: boolean;
+  logFormat: "text" | "json";
   vhosts: Map<string, VhostDraft>;
   httpServer: Partial<HttpServerConfig>;
+  httpApi: HttpApiDraft;
+  exporter: Partial<ExporterConfig>;
 }
 
 const ROOT_RULES: BlockRules<RootDraft> = {
@@ -663,9 +824,13 @@ const ROOT_RULES: BlockRules<RootDraft> = {
   srs_log_tank: { read: (d, root) => (root.logTank = readChoice(d, ["console", "file"] as const)) },
   srs_log_level: { read: (d, root) => (root.logLevel = readChoice(d, LOG_LEVELS)) },
   srs_log_file: { read: (d, root) => (root.logFile = readString(d, "a file path")) },
+  srs_log_format: { read: (d, root) => (root.logFormat = readChoice(d, ["text", "json"] as const)) },
   // SRS has no lower bound; below 100 ms the status lines would flood the log.
   pithy_print_ms: { read: (d, root) => (root.pithyPrintMs = readInteger(d, 100)) },
   utc_time: { read: (d, root, ctx) => (root.utcTime = readFlag(d, ctx, false)) },
+  // As SRS, only the first http_api { } and exporter { } are read.
+  http_api: { read: (d, root, ctx) => readBlock(d.children ?? [], HTTP_API_PLACE, HTTP_API_RULES, root.httpApi, ctx) },
+  exporter: { read: (d, root, ctx) => readBlock(d.children ?? [], EXPORTER_PLACE, EXPORTER_RULES, root.exporter, ctx) },
   // As SRS (root->get("http_server")), only the first block is read.
   http_server: {
     read: (d, root, ctx) => readBlock(d.children ?? [], HTTP_SERVER_PLACE, HTTP_SERVER_RULES, root.httpServer, ctx),
@@ -698,6 +863,7 @@ const ROOT_RULES: BlockRules<RootDraft> = {
         security: { enabled: false, rules: [] },
         hls: {},
         httpRemux: {},
+        httpHooks: {},
       };
       root.vhosts.set(name, vhost);
       readBlock(d.children ?? [], VHOST_PLACE, VHOST_RULES, vhost, ctx);
@@ -713,6 +879,11 @@ const VHOST_PUBLISH_PLACE = childPlace(VHOST_PLACE, "publish");
 const VHOST_REFER_PLACE = childPlace(VHOST_PLACE, "refer");
 const VHOST_SECURITY_PLACE = childPlace(VHOST_PLACE, "security");
 const VHOST_HLS_PLACE = childPlace(VHOST_PLACE, "hls");
+const VHOST_HTTP_HOOKS_PLACE = childPlace(VHOST_PLACE, "http_hooks");
+const HTTP_API_PLACE = childPlace(ROOT_PLACE, "http_api");
+const HTTP_API_AUTH_PLACE = childPlace(HTTP_API_PLACE, "auth");
+const HTTP_API_RAW_PLACE = childPlace(HTTP_API_PLACE, "raw_api");
+const EXPORTER_PLACE = childPlace(ROOT_PLACE, "exporter");
 const VHOST_HTTP_REMUX_PLACE = childPlace(VHOST_PLACE, "http_remux");
 
 // ---------------------------------------------------------------------------------------
@@ -731,8 +902,11 @@ function buildConfig(tree: readonly Directive[], file: string): LoadResult {
     logFile: "./objs/srs.log",
     pithyPrintMs: 10000,
     utcTime: false,
+    logFormat: "text",
     vhosts: new Map(),
     httpServer: {},
+    httpApi: { auth: {}, rawApi: {} },
+    exporter: {},
   };
   readBlock(tree, ROOT_PLACE, ROOT_RULES, root, ctx);
 
@@ -751,6 +925,7 @@ function buildConfig(tree: readonly Directive[], file: string): LoadResult {
       security: { enabled: false, rules: [] },
       hls: { ...HLS_DEFAULTS },
       httpRemux: { ...HTTP_REMUX_DEFAULTS },
+      httpHooks: copyHooks(HTTP_HOOKS_DEFAULTS),
     });
   }
   for (const draft of root.vhosts.values()) {
@@ -766,6 +941,7 @@ function buildConfig(tree: readonly Directive[], file: string): LoadResult {
       security: { enabled: draft.security.enabled, rules: [...draft.security.rules] },
       hls: { ...HLS_DEFAULTS, ...draft.hls },
       httpRemux: { ...HTTP_REMUX_DEFAULTS, ...draft.httpRemux },
+      httpHooks: copyHooks({ ...HTTP_HOOKS_DEFAULTS, ...draft.httpHooks }),
     });
   }
 
@@ -776,7 +952,7 @@ function buildConfig(tree: readonly Directive[], file: string): LoadResult {
     maxConnections: root.maxConnections,
     daemon: root.daemon,
     pid: root.pid,
-    log: { tank: root.logTank, level: root.logLevel, file: root.logFile },
+    log: { tank: root.logTank, level: root.logLevel, file: root.logFile, format: root.logFormat },
     pithyPrintMs: root.pithyPrintMs,
     utcTime: root.utcTime,
     vhosts: new FrozenMap(vhosts),
@@ -785,8 +961,34 @@ function buildConfig(tree: readonly Directive[], file: string): LoadResult {
       ...root.httpServer,
       listen: [...(root.httpServer.listen ?? HTTP_SERVER_DEFAULTS.listen)].map((a) => ({ ...a })),
     },
+    httpApi: {
+      enabled: root.httpApi.enabled ?? HTTP_API_DEFAULTS.enabled,
+      listen: [...(root.httpApi.listen ?? HTTP_API_DEFAULTS.listen)].map((a) => ({ ...a })),
+      crossdomain: root.httpApi.crossdomain ?? HTTP_API_DEFAULTS.crossdomain,
+      auth: { ...HTTP_API_DEFAULTS.auth, ...root.httpApi.auth },
+      rawApi: { ...HTTP_API_DEFAULTS.rawApi, ...root.httpApi.rawApi },
+    },
+    exporter: {
+      ...EXPORTER_DEFAULTS,
+      ...root.exporter,
+      listen: [...(root.exporter.listen ?? EXPORTER_DEFAULTS.listen)].map((a) => ({ ...a })),
+    },
   };
   return { config: deepFreeze(config), warnings: ctx.warnings };
+}
+
+function copyHooks(h: HttpHooksConfig): HttpHooksConfig {
+  return {
+    enabled: h.enabled,
+    onConnect: [...h.onConnect],
+    onClose: [...h.onClose],
+    onPublish: [...h.onPublish],
+    onUnpublish: [...h.onUnpublish],
+    onPlay: [...h.onPlay],
+    onStop: [...h.onStop],
+    onDvr: [...h.onDvr],
+    onHls: [...h.onHls],
+  };
 }
 
 function buildRefer(draft: VhostDraft): ReferConfig {

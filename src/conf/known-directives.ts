@@ -272,6 +272,8 @@ export const KNOWN_DIRECTIVES: KnownBlock = Object.freeze({
     "srs_log_level",
     "srs_log_level_v2",
     "srs_log_file",
+    // Sluice's own: text (SRS's lines) or json (one JSON object a line, for log shippers).
+    "srs_log_format",
     "ff_log_dir",
     "ff_log_level",
     "pithy_print_ms",

@@ -44,6 +44,7 @@ const VHOST_OPTION_DEFAULTS = {
     onError: "continue",
   },
   httpRemux: { enabled: false, mount: "[vhost]/[app]/[stream].flv", hasAudio: true, hasVideo: true },
+  httpHooks: { enabled: false, onConnect: [], onClose: [], onPublish: [], onUnpublish: [], onPlay: [], onStop: [], onDvr: [], onHls: [] },
 };
 const ACCESS_DEFAULTS = {
   refer: { enabled: false, all: [], publish: [], play: [] },
@@ -60,7 +61,7 @@ describe("defaults", () => {
     expect(config.maxConnections).toBe(1000);
     expect(config.daemon).toBe(true);
     expect(config.pid).toBe("./objs/srs.pid");
-    expect(config.log).toEqual({ tank: "console", level: "trace", file: "./objs/srs.log" });
+    expect(config.log).toEqual({ tank: "console", level: "trace", file: "./objs/srs.log", format: "text" });
     expect([...config.vhosts.keys()]).toEqual([DEFAULT_VHOST]);
     expect(config.vhosts.get(DEFAULT_VHOST)).toEqual({ name: DEFAULT_VHOST, enabled: true, chunkSize: 60000, play: PLAY_DEFAULTS, ...ACCESS_DEFAULTS, ...VHOST_OPTION_DEFAULTS });
   });
@@ -111,7 +112,7 @@ describe("implemented directives", () => {
       { host: "10.0.0.1", port: 19350 },
     ]);
     expect(config).toMatchObject({ chunkSize: 4096, maxConnections: 3, daemon: false, pid: "/run/sluice.pid" });
-    expect(config.log).toEqual({ tank: "file", level: "warn", file: "/var/log/my sluice.log" });
+    expect(config.log).toEqual({ tank: "file", level: "warn", file: "/var/log/my sluice.log", format: "text" });
   });
 
   it("reads a port after the last ':' of an unbracketed IPv6 address, as SRS", () => {
@@ -283,10 +284,10 @@ describe("unknown directives", () => {
 describe("directives SRS knows that are not implemented yet", () => {
   it("warns once per directive path, whatever the number of vhosts", () => {
     const { warnings } = load(
-      "http_api { enabled on; }\nvhost a {\n  dvr { enabled on; }\n}\nvhost b {\n  dvr { enabled off; }\n  play { atc on; }\n}\nvhost c { play { atc off; } }\nhttp_api { listen 1985; }",
+      "rtc_server { enabled on; }\nvhost a {\n  dvr { enabled on; }\n}\nvhost b {\n  dvr { enabled off; }\n  play { atc on; }\n}\nvhost c { play { atc off; } }\nrtc_server { listen 8000; }",
     );
     expect(messages(warnings)).toEqual([
-      `conf/x.conf:1:1: "http_api" is not implemented yet; ignored`,
+      `conf/x.conf:1:1: "rtc_server" is not implemented yet; ignored`,
       `conf/x.conf:3:3: "dvr" is not implemented yet; ignored`,
       `conf/x.conf:7:10: "play.atc" is not implemented yet; ignored`,
     ]);
@@ -382,7 +383,6 @@ describe("fixtures in SRS's style", () => {
   it("loads an origin like SRS's srs.conf with one warning per feature not implemented yet", () => {
     const { config, warnings } = loadConfig(fixture("origin.conf"));
     expect(messages(warnings)).toEqual([
-      `${fixture("origin.conf")}:8:1: "http_api" is not implemented yet; ignored`,
       `${fixture("origin.conf")}:17:1: "rtc_server" is not implemented yet; ignored`,
       `${fixture("origin.conf")}:30:5: "rtc" is not implemented yet; ignored`,
     ]);
@@ -429,7 +429,7 @@ describe("fixtures in SRS's style", () => {
   it("loads a config of SRS 1 and 2 spellings", () => {
     const { config, warnings } = loadConfig(fixture("legacy-srs1.conf"));
     expect(config.listen).toEqual([{ host: "0.0.0.0", port: 1935 }, { host: "0.0.0.0", port: 19350 }]);
-    expect(config.log).toEqual({ tank: "file", level: "warn", file: "./objs/legacy.log" });
+    expect(config.log).toEqual({ tank: "file", level: "warn", file: "./objs/legacy.log", format: "text" });
     expect(config.vhosts.get(DEFAULT_VHOST)?.play).toEqual({ ...PLAY_DEFAULTS, gopCache: false, queueLength: 30, timeJitter: "zero", mwLatency: 100 });
     const old = config.vhosts.get("old.srs.com");
     expect(old).toMatchObject({ enabled: true, chunkSize: 128 });
@@ -508,5 +508,40 @@ describe("hls { } and http_remux { }", () => {
     ] as const) {
       expect(() => load(`vhost a { ${text} }`), text).toThrow(what);
     }
+  });
+});
+
+describe("http_api { }, http_hooks { }, exporter { }, srs_log_format", () => {
+  it("reads them as SRS writes them", () => {
+    const { config, warnings } = load(
+      [
+        "srs_log_format json;",
+        "http_api { enabled on; listen 127.0.0.1:1986; crossdomain off;",
+        "  auth { enabled on; username admin; password \"\"; } raw_api { enabled on; allow_reload on; } }",
+        "exporter { enabled on; listen 9973; label cn-beijing; tag cn-edge; }",
+        "vhost a { http_hooks { enabled on; on_publish http://127.0.0.1:8085/api/v1/streams http://b/x;",
+        "  on_publish https://c/y; on_play http://127.0.0.1:8085/api/v1/sessions; } }",
+      ].join("\n"),
+    );
+    expect(warnings).toEqual([]);
+    expect(config.log.format).toBe("json");
+    expect(config.httpApi).toEqual({
+      enabled: true,
+      listen: [{ host: "127.0.0.1", port: 1986 }],
+      crossdomain: false,
+      auth: { enabled: true, username: "admin", password: "" },
+      rawApi: { enabled: true, allowReload: true },
+    });
+    expect(config.exporter).toEqual({ enabled: true, listen: [{ host: "0.0.0.0", port: 9973 }], label: "cn-beijing", tag: "cn-edge" });
+    const hooks = config.vhosts.get("a")!.httpHooks;
+    expect(hooks.enabled).toBe(true);
+    expect(hooks.onPublish).toEqual(["http://127.0.0.1:8085/api/v1/streams", "http://b/x", "https://c/y"]);
+    expect(hooks.onPlay).toEqual(["http://127.0.0.1:8085/api/v1/sessions"]);
+    expect(hooks.onStop).toEqual([]);
+  });
+
+  it("refuses a hook that is not an http(s) URL, saying where", () => {
+    expect(() => load("vhost a {\n  http_hooks { on_play ftp://x/y; } }")).toThrow(/x\.conf:2:16: invalid value "ftp:\/\/x\/y" for "on_play": expected an http:\/\/ or https:\/\/ URL/);
+    expect(() => load("vhost a { http_hooks { on_play; } }")).toThrow(/missing value for "on_play"/);
   });
 });
