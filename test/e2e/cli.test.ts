@@ -52,13 +52,13 @@ describe("sluice command line", () => {
   it("starts with an SRS config that uses directives not implemented yet, warning once for each", async () => {
     const server = await startServer({
       conf: [
-        "http_api { enabled on; listen 1985; }",
+        "rtc_server { enabled on; listen 8000; }",
         "vhost other.com { dvr { enabled on; dvr_path ./x.flv; } }",
       ].join("\n"),
     });
     try {
-      await server.waitForLog(/http_api.*not implemented yet/, 5000);
-      expect(server.logs.filter((l) => /http_api.*not implemented yet/.test(l))).toHaveLength(1);
+      await server.waitForLog(/rtc_server.*not implemented yet/, 5000);
+      expect(server.logs.filter((l) => /rtc_server.*not implemented yet/.test(l))).toHaveLength(1);
       expect(server.logs.some((l) => /dvr.*not implemented yet/.test(l))).toBe(true);
     } finally {
       await server.stop();
