@@ -53,11 +53,16 @@ interface NativeChunkDecoder {
   readonly chunkSize: number;
 }
 
-/** The addon's TS muxer (native/ts_muxer.cc). */
+/**
+ * The addon's TS muxer (native/ts_muxer.cc). Each call writes its packets into `slab` from
+ * byte `offset` on and returns how many it wrote, or -(bytes needed) when fewer are left:
+ * then it wrote nothing and changed nothing, and the same call with room enough writes
+ * exactly that many. Bad input throws (ERR_TS_INPUT) having written nothing.
+ */
 interface NativeTsMuxer {
-  muxVideo(timestampMs: number, payload: Buffer): Buffer;
-  muxAudio(timestampMs: number, payload: Buffer): Buffer;
-  startSegment(): Buffer;
+  muxVideo(timestampMs: number, payload: Buffer, slab: Buffer, offset: number): number;
+  muxAudio(timestampMs: number, payload: Buffer, slab: Buffer, offset: number): number;
+  startSegment(slab: Buffer, offset: number): number;
   reset(): void;
 }
 
@@ -197,6 +202,11 @@ function checkTimestamp(timestampMs: number, what: string): void {
   }
 }
 
+/** Bytes of one TsMuxer slab: the packets of many frames, handed out as views. */
+const TS_SLAB_SIZE = 1 << 20;
+/** What a call that writes no packets returns (zero bytes: nothing in it to share or change). */
+const NO_PACKETS = Buffer.alloc(0);
+
 /**
  * MPEG-TS muxer for one stream (ISO/IEC 13818-1): FLV audio/video tag bodies as RTMP carries
  * them, one call per frame, to 188-byte TS packets. Video: AVC (codec id 7), HEVC (legacy
@@ -209,30 +219,77 @@ function checkTimestamp(timestampMs: number, what: string): void {
  * Sequence headers return an empty Buffer. A frame of a stream the last PMT did not list
  * writes a new PAT/PMT first. Malformed input throws an Error with `code` ERR_TS_INPUT and
  * leaves the muxer usable.
+ *
+ * The Buffers returned are views of a slab (1 MiB, taken when the last one is full) that
+ * the native muxer writes the packets into, as Node pools small Buffers: no allocation per
+ * frame but the view. A region once handed out is never written again, so a view stays
+ * valid (and keeps its slab alive) as long as it is held; a frame larger than a slab gets
+ * a Buffer of its own. A failed call hands out nothing.
  */
 export class TsMuxer {
   private readonly native: NativeTsMuxer = new addon.TsMuxer();
+  /** Where the next packets go: `slab` from `offset` on. Empty until the first packets. */
+  private slab: Buffer = NO_PACKETS;
+  private offset = 0;
 
   /** The packets of one video frame (empty for sequence headers and command frames). */
   muxVideo(timestampMs: number, payload: Buffer): Buffer {
     checkTimestamp(timestampMs, "muxVideo");
-    return this.native.muxVideo(timestampMs, payload);
+    const n = this.native.muxVideo(timestampMs, payload, this.slab, this.offset);
+    if (n >= 0) return this.take(n);
+    const own = this.room(-n);
+    if (own === undefined) return this.take(this.retried(this.native.muxVideo(timestampMs, payload, this.slab, 0), -n));
+    this.retried(this.native.muxVideo(timestampMs, payload, own, 0), -n);
+    return own;
   }
 
   /** The packets of one audio frame (empty for the AAC sequence header). */
   muxAudio(timestampMs: number, payload: Buffer): Buffer {
     checkTimestamp(timestampMs, "muxAudio");
-    return this.native.muxAudio(timestampMs, payload);
+    const n = this.native.muxAudio(timestampMs, payload, this.slab, this.offset);
+    if (n >= 0) return this.take(n);
+    const own = this.room(-n);
+    if (own === undefined) return this.take(this.retried(this.native.muxAudio(timestampMs, payload, this.slab, 0), -n));
+    this.retried(this.native.muxAudio(timestampMs, payload, own, 0), -n);
+    return own;
   }
 
   /** PAT + PMT (two packets) listing the streams seen so far: write it first in a segment. */
   startSegment(): Buffer {
-    return this.native.startSegment();
+    const n = this.native.startSegment(this.slab, this.offset);
+    if (n >= 0) return this.take(n);
+    this.room(-n); // 376 bytes: always a new slab
+    return this.take(this.retried(this.native.startSegment(this.slab, 0), -n));
   }
 
   /** Forgets codecs, sequence headers and continuity counters (a new publish). */
   reset(): void {
     this.native.reset();
+  }
+
+  /** The `n` bytes just written at `offset`, handed out. */
+  private take(n: number): Buffer {
+    if (n === 0) return NO_PACKETS;
+    const start = this.offset;
+    this.offset = start + n;
+    return this.slab.subarray(start, this.offset);
+  }
+
+  /**
+   * Room for `needed` bytes: a fresh slab (returns undefined; the old one lives on in the
+   * views already handed out), or for more than a slab holds, a Buffer of that exact size.
+   */
+  private room(needed: number): Buffer | undefined {
+    if (needed > TS_SLAB_SIZE) return Buffer.allocUnsafeSlow(needed);
+    this.slab = Buffer.allocUnsafeSlow(TS_SLAB_SIZE);
+    this.offset = 0;
+    return undefined;
+  }
+
+  /** The second call, given the room the first asked for, must write just that much. */
+  private retried(n: number, needed: number): number {
+    if (n !== needed) throw new Error(`TsMuxer: asked for ${needed} bytes of room, then wrote ${n}`);
+    return n;
   }
 }
 

@@ -325,7 +325,8 @@ export class HlsStream implements Consumer {
     const memory = cfg.storage !== "disk";
     const disk = cfg.storage !== "memory";
     if (memory) {
-      this.store.putData(seg.urlPath, parts.length === 1 ? parts[0]! : Buffer.concat(parts, open.bytes));
+      // A copy: the muxer's views would otherwise keep its 1 MiB slabs alive for the window.
+      this.store.putData(seg.urlPath, Buffer.concat(parts, open.bytes));
       this.store.putData(this.m3u8Url, playlist);
     }
     if (disk) {

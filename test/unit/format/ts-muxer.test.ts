@@ -418,6 +418,148 @@ describe('TsMuxer: bytes', () => {
   });
 });
 
+// ---- output memory: views of a slab the muxer writes into ----
+
+describe('TsMuxer: returned Buffers', () => {
+  /** Frames of varied sizes (video with a keyframe every 25, AAC between) with the headers first. */
+  function script(count: number, seed: number): { video: boolean; ts: number; body: Buffer; segment: boolean }[] {
+    const out: { video: boolean; ts: number; body: Buffer; segment: boolean }[] = [
+      { video: true, ts: 0, body: avcSequenceHeader(), segment: false },
+      { video: false, ts: 0, body: aacHeader(AAC_LC_44K_STEREO), segment: false },
+    ];
+    for (let i = 0; i < count; i++) {
+      const key = i % 25 === 0;
+      const nalu = Buffer.alloc(500 + ((i * 7919 + seed) % 9000), (i + seed) & 0xff);
+      nalu[0] = key ? 0x65 : 0x41;
+      out.push({ video: true, ts: i * 40, body: avcFrame(key, (i % 3) * 40, [nalu]), segment: key });
+      out.push({ video: false, ts: i * 40 + 3, body: aacFrame(Buffer.alloc(100 + ((i * 31 + seed) % 600), i & 0xff)), segment: false });
+    }
+    return out;
+  }
+
+  /** Each call's output: the view, and a copy taken right after the call. */
+  function step(m: TsMuxer, f: ReturnType<typeof script>[number]): { view: Buffer; copy: Buffer }[] {
+    const r: { view: Buffer; copy: Buffer }[] = [];
+    if (f.segment) {
+      const s = m.startSegment();
+      r.push({ view: s, copy: Buffer.from(s) });
+    }
+    const v = f.video ? m.muxVideo(f.ts, f.body) : m.muxAudio(f.ts, f.body);
+    r.push({ view: v, copy: Buffer.from(v) });
+    return r;
+  }
+
+  it('hands out consecutive views of one slab whose bytes stay as written after later calls', () => {
+    const frames = script(400, 1); // about 2.7 MB of TS: several slabs
+    const m = new TsMuxer();
+    const outs = frames.flatMap((f) => step(m, f)).filter((o) => o.view.length > 0);
+    // Many frames in a row share one ArrayBuffer, back to back.
+    let run = 1;
+    let longest = 1;
+    for (let i = 1; i < outs.length; i++) {
+      const a = outs[i - 1]!.view;
+      const b = outs[i]!.view;
+      if (b.buffer === a.buffer) {
+        expect(b.byteOffset).toBe(a.byteOffset + a.length);
+        longest = Math.max(longest, ++run);
+      } else {
+        run = 1;
+        expect(b.byteOffset).toBe(0); // a new slab starts at its beginning
+      }
+    }
+    expect(longest).toBeGreaterThan(50);
+    const slabs = new Set(outs.map((o) => o.view.buffer));
+    expect(slabs.size).toBeGreaterThan(1);
+    expect(slabs.size).toBeLessThan(outs.length / 50);
+    // Nothing handed out was written again.
+    for (const o of outs) expect(o.view.equals(o.copy)).toBe(true);
+    // The same frames through a fresh muxer make the same bytes.
+    const fresh = new TsMuxer();
+    const again = Buffer.concat(frames.flatMap((f) => step(fresh, f)).map((o) => o.copy));
+    expect(Buffer.concat(outs.map((o) => o.view)).equals(again)).toBe(true);
+    // And they are a well-formed TS: continuity per PID across slab boundaries.
+    const last = new Map<number, number>();
+    for (const p of tsPackets(again)) {
+      const prev = last.get(p.pid);
+      if (prev !== undefined) expect(p.cc).toBe((prev + 1) & 15);
+      last.set(p.pid, p.cc);
+    }
+  });
+
+  it('gives a frame larger than a slab a Buffer of its own and goes on in the slab after it', () => {
+    const m = new TsMuxer();
+    m.muxVideo(0, avcSequenceHeader());
+    const before = m.muxVideo(0, avcFrame(true, 0, [Buffer.from([0x65, 1, 2, 3])]));
+    const big = Buffer.alloc(3 << 20, 0x77);
+    big[0] = 0x41;
+    const huge = m.muxVideo(40, avcFrame(false, 0, [big]));
+    expect(huge.length).toBeGreaterThan(3 << 20);
+    expect(huge.buffer).not.toBe(before.buffer);
+    expect(huge.byteOffset).toBe(0);
+    expect(huge.buffer.byteLength).toBe(huge.length);
+    const after = m.muxVideo(80, avcFrame(false, 0, [Buffer.from([0x41, 9, 9])]));
+    expect(after.buffer).toBe(before.buffer);
+    expect(after.byteOffset).toBe(before.byteOffset + before.length);
+    const pkts = tsPackets(huge);
+    expect(pkts.length).toBe(huge.length / 188);
+    const pes = parsePes(pesOf(pkts, 0x100)[0]!);
+    expect(pes.length).toBe(0); // unbounded: longer than 65535
+    expect(pes.data.equals(Buffer.concat([AUD, SC, big]))).toBe(true);
+    const cc = [...tsPackets(before), ...pkts, ...tsPackets(after)].filter((p) => p.pid === 0x100).map((p) => p.cc);
+    for (let i = 1; i < cc.length; i++) expect(cc[i]).toBe((cc[i - 1]! + 1) & 15);
+  });
+
+  it('leaves no bytes of a refused frame between the frames around it', () => {
+    const m = new TsMuxer();
+    m.muxVideo(0, avcSequenceHeader());
+    m.muxAudio(0, aacHeader(AAC_LC_44K_STEREO));
+    const a = m.muxVideo(0, avcFrame(true, 0, [Buffer.alloc(3000, 0x65)]));
+    // Refused after its first NALU was found good: the second runs past the end.
+    const bad = Buffer.concat([avcFrame(false, 0, [Buffer.alloc(2000, 0x41)]), u32(5000), Buffer.alloc(10, 0x41)]);
+    expect(codeOf(() => m.muxVideo(40, bad))).toBe('ERR_TS_INPUT');
+    expect(codeOf(() => m.muxAudio(40, aacFrame(Buffer.alloc(9000))))).toBe('ERR_TS_INPUT');
+    const b = m.muxAudio(41, aacFrame(Buffer.alloc(50, 0x21)));
+    const c = m.muxVideo(80, avcFrame(false, 0, [Buffer.alloc(500, 0x41)]));
+    expect(b.buffer).toBe(a.buffer);
+    expect(b.byteOffset).toBe(a.byteOffset + a.length);
+    expect(c.byteOffset).toBe(b.byteOffset + b.length);
+    // The same good frames without the refused ones: the same bytes.
+    const ref = new TsMuxer();
+    ref.muxVideo(0, avcSequenceHeader());
+    ref.muxAudio(0, aacHeader(AAC_LC_44K_STEREO));
+    const expected = Buffer.concat([
+      Buffer.from(ref.muxVideo(0, avcFrame(true, 0, [Buffer.alloc(3000, 0x65)]))),
+      Buffer.from(ref.muxAudio(41, aacFrame(Buffer.alloc(50, 0x21)))),
+      Buffer.from(ref.muxVideo(80, avcFrame(false, 0, [Buffer.alloc(500, 0x41)]))),
+    ]);
+    const whole = Buffer.from(a.buffer, a.byteOffset, c.byteOffset + c.length - a.byteOffset);
+    expect(whole.equals(expected)).toBe(true);
+  });
+
+  it('keeps two interleaved muxers apart', () => {
+    const f1 = script(150, 3);
+    const f2 = script(150, 11);
+    const m1 = new TsMuxer();
+    const m2 = new TsMuxer();
+    const o1: { view: Buffer; copy: Buffer }[] = [];
+    const o2: { view: Buffer; copy: Buffer }[] = [];
+    for (let i = 0; i < Math.max(f1.length, f2.length); i++) {
+      if (i < f1.length) o1.push(...step(m1, f1[i]!));
+      if (i < f2.length) o2.push(...step(m2, f2[i]!));
+    }
+    const buffers1 = new Set(o1.filter((o) => o.view.length > 0).map((o) => o.view.buffer));
+    const buffers2 = new Set(o2.filter((o) => o.view.length > 0).map((o) => o.view.buffer));
+    for (const b of buffers1) expect(buffers2.has(b)).toBe(false);
+    for (const o of [...o1, ...o2]) expect(o.view.equals(o.copy)).toBe(true);
+    const alone = (frames: ReturnType<typeof script>): Buffer => {
+      const m = new TsMuxer();
+      return Buffer.concat(frames.flatMap((f) => step(m, f)).map((o) => o.copy));
+    };
+    expect(Buffer.concat(o1.map((o) => o.view)).equals(alone(f1))).toBe(true);
+    expect(Buffer.concat(o2.map((o) => o.view)).equals(alone(f2))).toBe(true);
+  });
+});
+
 // ---- end to end: FLV fixture -> .ts -> ffprobe ----
 
 interface ProbePacket {
