@@ -14,7 +14,7 @@
 import { createRequire } from "node:module";
 import * as path from "node:path";
 import type { HttpRequest, HttpResponse, WebSocket } from "@trufflesuite/uws-js-unofficial";
-import { nextClientId } from "../core/client-id.js";
+import { nextClientId } from "../core/ids.js";
 import { log } from "../core/logger.js";
 import { flvHeader } from "../format/flv.js";
 import { writeCors } from "../http/cors.js";
@@ -41,9 +41,29 @@ export interface FlvClient {
   readonly source: Source;
   readonly player: HttpFlvPlayer;
   readonly startedAt: number;
+  /** The request: path (the stream's URL), query string with its "?", Referer. */
+  readonly url: string;
+  readonly param: string;
+  readonly pageUrl: string;
+  /** Closes the player's connection (API kick). */
+  close(): void;
 }
 
 const require = createRequire(import.meta.url);
+
+/** What a player's request said, for the API and hooks. */
+interface RequestInfo {
+  ip: string;
+  url: string;
+  /** The query string with its "?", or "" (SRS's `param`). */
+  param: string;
+  pageUrl: string;
+}
+
+function queryOf(req: HttpRequest): string {
+  const q = req.getQuery();
+  return q ? `?${q}` : "";
+}
 
 /** /players/vendor/NAME -> the file in node_modules. */
 function vendorFiles(): Map<string, string> {
@@ -64,6 +84,8 @@ function vendorFiles(): Map<string, string> {
 
 export class StreamRoutes {
   readonly clients = new Set<FlvClient>();
+  /** Bytes sent to players that have left. */
+  closedBytes = 0;
   private lastRefusedLog = 0;
   private readonly www = path.join(packageRoot(), "www");
   private readonly vendor = vendorFiles();
@@ -162,6 +184,7 @@ export class StreamRoutes {
       });
       return true;
     }
+    const info: RequestInfo = { ip, url: req.getUrl(), param: queryOf(req), pageUrl: req.getHeader("referer") };
     let client: FlvClient | undefined;
     const sink = new HttpFlvSink(res);
     res.onAborted(() => {
@@ -175,13 +198,15 @@ export class StreamRoutes {
       res.writeHeader("Cache-Control", "no-cache");
       res.write(header);
     });
-    client = this.attach("http-flv", ip, r.source, sink, r.match);
+    client = this.attach("http-flv", info, r.source, sink, r.match, () => {
+      if (!sink.aborted) res.close();
+    });
     return true;
   }
 
   private mountWebSocket(http: HttpServer): void {
     interface WsData {
-      ip: string;
+      info: RequestInfo;
       source: Source;
       match: FlvMountMatch;
       client?: FlvClient;
@@ -206,7 +231,8 @@ export class StreamRoutes {
         const key = req.getHeader("sec-websocket-key");
         const protocol = req.getHeader("sec-websocket-protocol");
         const extensions = req.getHeader("sec-websocket-extensions");
-        res.cork(() => res.upgrade<WsData>({ ip, source: r.source, match: r.match }, key, protocol, extensions, context));
+        const info: RequestInfo = { ip, url: req.getUrl(), param: queryOf(req), pageUrl: req.getHeader("referer") };
+        res.cork(() => res.upgrade<WsData>({ info, source: r.source, match: r.match }, key, protocol, extensions, context));
       },
       open: (ws: WebSocket<WsData>) => {
         const data = ws.getUserData();
@@ -218,7 +244,9 @@ export class StreamRoutes {
         data.sink = sink;
         const vhost = data.match.vhost;
         ws.send(flvHeader(vhost.httpRemux.hasAudio, vhost.httpRemux.hasVideo), true);
-        data.client = this.attach("ws-flv", data.ip, data.source, sink, data.match);
+        data.client = this.attach("ws-flv", data.info, data.source, sink, data.match, () => {
+          if (!sink.closed) ws.end(1000, "kicked");
+        });
       },
       message: () => {
         // A WS-FLV player has nothing to say; what it sends is ignored.
@@ -231,12 +259,21 @@ export class StreamRoutes {
     });
   }
 
-  private attach(kind: FlvClient["kind"], ip: string, source: Source, sink: FlvSink, match: FlvMountMatch): FlvClient {
+  private attach(
+    kind: FlvClient["kind"],
+    info: RequestInfo,
+    source: Source,
+    sink: FlvSink,
+    match: FlvMountMatch,
+    close: () => void,
+  ): FlvClient {
     const { vhost } = match;
+    const ip = info.ip;
     // Keep the source alive while this player is on it, exactly as an RTMP player does.
     const s = this.server.registry.acquire(vhost.name, source.app, source.stream, sourcePlayConfig(vhost));
     const player = new HttpFlvPlayer(sink, { queueMs: vhost.play.queueLength * 1000, queueBytes: QUEUE_BYTES }, s.gopCacheSize > 0);
-    const client: FlvClient = { id: nextClientId(), kind, ip, source: s, player, startedAt: Date.now() };
+    const client: FlvClient = { id: nextClientId(), kind, ...info, source: s, player, startedAt: Date.now(), close };
+    if (s.tcUrl === "") s.tcUrl = `rtmp://${vhost.name}/${s.app}`;
     this.clients.add(client);
     log.trace(client.id, `${kind} ${ip} play ${s.key}`);
     s.addConsumer(player);
@@ -245,6 +282,7 @@ export class StreamRoutes {
 
   private detach(client: FlvClient): void {
     if (!this.clients.delete(client)) return;
+    this.closedBytes += client.player.bytesOut;
     client.source.removeConsumer(client.player);
     this.server.registry.release(client.source);
     const secs = ((Date.now() - client.startedAt) / 1000).toFixed(1);

@@ -36,11 +36,24 @@ export interface ConnectionContext {
 interface Publishing {
   source: Source;
   unwrapper: TimestampUnwrapper;
+  /** The stream name and its query string (SRS's `param`), as the client sent them. */
+  name: string;
+  param: string;
 }
 
 interface Playing {
   source: Source;
   player: RtmpPlayer;
+  name: string;
+  param: string;
+}
+
+/** What the API and hooks see of one of the connection's streams. */
+export interface ConnectionStream {
+  kind: "publish" | "play";
+  source: Source;
+  name: string;
+  param: string;
 }
 
 /** Bytes a player's socket may hold unsent in Node before we stop writing to it. */
@@ -83,6 +96,12 @@ export class RtmpConnection implements RtmpServerSessionHandler {
     return this.playing.values();
   }
 
+  /** The streams the connection publishes or plays now. */
+  *streams(): Iterable<ConnectionStream> {
+    for (const p of this.publishing.values()) yield { kind: "publish", source: p.source, name: p.name, param: p.param };
+    for (const p of this.playing.values()) yield { kind: "play", source: p.source, name: p.name, param: p.param };
+  }
+
   onConnect(session: RtmpServerSession, req: ConnectRequest): void {
     const r = parseStreamRequest(req.tcUrl, req.app, "");
     const vhost = this.ctx.resolveVhost(r.vhost);
@@ -96,16 +115,16 @@ export class RtmpConnection implements RtmpServerSessionHandler {
     session.acceptConnect(vhost.chunkSize);
   }
 
-  private streamOf(session: RtmpServerSession, name: string): { vhost: VhostConfig; app: string; stream: string } {
+  private streamOf(session: RtmpServerSession, name: string): { vhost: VhostConfig; app: string; stream: string; param: string } {
     const req = session.connect!;
     const r = parseStreamRequest(req.tcUrl, req.app, name);
     // A vhost named in the stream's own parameters overrides the one chosen at connect.
     const vhost = (r.vhost && this.ctx.resolveVhost(r.vhost)) || this.vhost!;
-    return { vhost, app: r.app, stream: r.stream };
+    return { vhost, app: r.app, stream: r.stream, param: r.param };
   }
 
   onPublish(session: RtmpServerSession, req: PublishRequest): void {
-    const { vhost, app, stream } = this.streamOf(session, req.name);
+    const { vhost, app, stream, param } = this.streamOf(session, req.name);
     if (!stream) {
       session.rejectPublish(req.streamId, "NetStream.Publish.BadName", "empty stream name");
       return;
@@ -127,7 +146,8 @@ export class RtmpConnection implements RtmpServerSessionHandler {
     this.publishVhost = vhost.name;
     this.publishStartedAt = performance.now();
     this.lastMediaAt = 0;
-    this.publishing.set(req.streamId, { source, unwrapper: new TimestampUnwrapper() });
+    if (source.tcUrl === "") source.tcUrl = session.connect?.tcUrl ?? "";
+    this.publishing.set(req.streamId, { source, unwrapper: new TimestampUnwrapper(), name: stream, param });
     log.trace(session.id, `rtmp ${session.peer} publish ${source.key} type=${req.type}`);
     session.acceptPublish(req.streamId);
     this.ctx.published(source, vhost, (reason) => {
@@ -144,7 +164,7 @@ export class RtmpConnection implements RtmpServerSessionHandler {
   }
 
   onPlay(session: RtmpServerSession, req: PlayRequest): void {
-    const { vhost, app, stream } = this.streamOf(session, req.name);
+    const { vhost, app, stream, param } = this.streamOf(session, req.name);
     if (this.playing.has(req.streamId)) {
       throw new SluiceError("ERR_RTMP_STATE", `play twice on stream id ${req.streamId}`);
     }
@@ -169,7 +189,8 @@ export class RtmpConnection implements RtmpServerSessionHandler {
     this.role = "play";
     // tcp_nodelay: as SRS, TCP_NODELAY on the player's socket.
     if (vhost.tcpNodelay) session.socket.setNoDelay(true);
-    this.playing.set(req.streamId, { source, player });
+    if (source.tcUrl === "") source.tcUrl = session.connect?.tcUrl ?? "";
+    this.playing.set(req.streamId, { source, player, name: stream, param });
     session.acceptPlay(req.streamId);
     log.trace(
       session.id,

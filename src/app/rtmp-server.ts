@@ -52,6 +52,11 @@ export class RtmpServer implements ConnectionContext, PithySubject {
     this.pithy = new PithyPrint(this, config.pithyPrintMs);
   }
 
+  /** Every live RTMP connection and its session (the API lists them). */
+  connections(): IterableIterator<[RtmpConnection, RtmpServerSession]> {
+    return this.live.entries();
+  }
+
   get connectionCount(): number {
     return this.live.size;
   }

@@ -14,4 +14,6 @@ export interface Consumer {
   onPublish(): void;
   /** The publisher left; the consumer stays and waits for the next one. */
   onUnpublish(): void;
+  /** Bytes this consumer has sent to its peer, for the stream's statistics (none for HLS, DVR). */
+  readonly bytesOut?: number;
 }

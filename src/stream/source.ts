@@ -5,6 +5,7 @@
  * `mw_latency` ms (merged writes), or on the next loop turn when it is 0.
  */
 import { SluiceError } from "../core/errors.js";
+import { randomId } from "../core/ids.js";
 import { isAudioSequenceHeader, isVideoKeyframe, isVideoSequenceHeader } from "../format/flv.js";
 import { decodeAmf0, encodeAmf0, Amf0EcmaArray, type Amf0Value } from "../protocol/rtmp/amf0.js";
 import { MessageType } from "../protocol/rtmp/message-types.js";
@@ -38,6 +39,12 @@ export interface SourceStats {
 }
 
 export class Source {
+  /** The API's stream id (SRS's "vid-" form), for the life of this Source. */
+  readonly id = randomId("vid-", 7);
+  /** The tcUrl of the first client that named the stream, for the API. */
+  tcUrl = "";
+  /** The first byte of the last audio frame (sound format, rate, size, channels), for the API. */
+  audioFlags = -1;
   publisher: PublisherRef | null = null;
   metadata: SharedMessage | null = null;
   videoSequenceHeader: SharedMessage | null = null;
@@ -53,6 +60,8 @@ export class Source {
   private flushTimer: NodeJS.Timeout | undefined;
   private flushScheduled = false;
   private lastTimestamp = 0;
+  /** Bytes sent by consumers that have left. */
+  private bytesOutClosed = 0;
 
   constructor(
     readonly vhost: string,
@@ -70,6 +79,18 @@ export class Source {
 
   get consumerCount(): number {
     return this.consumers.length;
+  }
+
+  /** Bytes sent to players of this stream, those gone included. */
+  get bytesOut(): number {
+    let n = this.bytesOutClosed;
+    for (const c of this.consumers) n += c.bytesOut ?? 0;
+    return n;
+  }
+
+  /** The consumers now attached (the API counts its clients). */
+  get consumerList(): readonly Consumer[] {
+    return this.consumers;
   }
 
   get gopCacheSize(): number {
@@ -141,6 +162,7 @@ export class Source {
       }
     } else {
       this.stats.audioMessages++;
+      this.audioFlags = payload[0]!;
       if (isAudioSequenceHeader(payload)) {
         const sh = new SharedMessage(type, ts, payload, MessageFlags.SequenceHeader);
         this.audioSequenceHeader = sh;
@@ -213,6 +235,7 @@ export class Source {
     const next = this.consumers.slice();
     next.splice(i, 1);
     this.consumers = next;
+    this.bytesOutClosed += c.bytesOut ?? 0;
     if (next.length === 0) this.restartFlushTimer();
   }
 

@@ -30,6 +30,7 @@ export class RtmpPlayer implements Consumer {
   /** Batches written (one writev each) and messages sent. */
   writes = 0;
   sentMessages = 0;
+  bytesOut = 0;
   paused = false;
   audio = true;
   video = true;
@@ -105,6 +106,7 @@ export class RtmpPlayer implements Consumer {
       socket.uncork();
     }
     this.session.bytesOut += bytes;
+    this.bytesOut += bytes;
     this.sentMessages += count;
     this.writes++;
     this.queue.clear();

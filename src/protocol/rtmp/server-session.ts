@@ -5,7 +5,7 @@
  * (which vhost, who may publish, where media goes) is the handler's: this class only speaks
  * the protocol and reports.
  */
-import { nextClientId } from "../../core/client-id.js";
+import { nextClientId } from "../../core/ids.js";
 import type { Socket } from "node:net";
 import { SluiceError, errorCode } from "../../core/errors.js";
 import { createChunkDecoder, encodeChunks, type ChunkDecoder, type RawMessage } from "../../native/index.js";
