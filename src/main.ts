@@ -10,6 +10,7 @@ import { fileSink, log } from "./core/logger.js";
 import { RtmpServer } from "./app/rtmp-server.js";
 import { HttpService } from "./http/http-service.js";
 import { StreamRoutes } from "./app/http-routes.js";
+import { Statistics } from "./app/statistics.js";
 import { writePidFile, removePidFile } from "./app/pid-file.js";
 import { DAEMON_CHILD_ARG, daemonize, notifyDaemonParent } from "./app/daemon.js";
 import { printConfig } from "./conf/print-config.js";
@@ -92,6 +93,9 @@ export async function main(argv: string[]): Promise<number> {
   try {
     const loaded = loadConfig(args.conf);
     config = loaded.config;
+    // srs_log_format, before the warnings so that with `json` they are JSON lines too (`-t`
+    // is read by a person: text). Set at start only: a reload keeps it, as srs_log_tank.
+    if (!args.test) log.configure({ format: config.log.format });
     logWarnings(loaded.warnings);
   } catch (err) {
     process.stderr.write(`sluice: ${err instanceof Error ? err.message : String(err)}\n`);
@@ -135,6 +139,8 @@ export async function main(argv: string[]): Promise<number> {
   }
   const server = new RtmpServer(config);
   const routes = new StreamRoutes(server);
+  const stats = new Statistics({ rtmp: server, flvClients: () => routes.clients, flvClosedBytes: () => routes.closedBytes }, () => server.currentConfig);
+  stats.start();
   const http = new HttpService((s) => routes.mount(s));
   try {
     await server.start();
@@ -155,6 +161,7 @@ export async function main(argv: string[]): Promise<number> {
       stopping = true;
       log.trace(0, `${signal}: stopping gracefully (${server.connectionCount} connections)`);
       routes.closeAll();
+      stats.stop();
       http.stop();
       void server.stop().then(() => {
         removePidFile(config.pid);

@@ -2,10 +2,13 @@
  * SRS-style text log lines: `[2026-11-25 06:40:45.123][Trace][1234][17] message`, where the
  * last field is the context (a connection id, or 0 for the server). Levels follow SRS:
  * verbose < info < trace < warn < error. Output goes to stdout (console tank) or a file.
+ * With `srs_log_format json` the same records are written as JSON lines (json-log-sink.ts).
  */
 import fs from "node:fs";
+import { JsonLogSink } from "./json-log-sink.js";
 
 export type LogLevel = "verbose" | "info" | "trace" | "warn" | "error";
+export type LogFormat = "text" | "json";
 
 const RANK: Record<LogLevel, number> = { verbose: 0, info: 1, trace: 2, warn: 3, error: 4 };
 const LABEL: Record<LogLevel, string> = { verbose: "Verb", info: "Debug", trace: "Trace", warn: "Warn", error: "Error" };
@@ -20,11 +23,21 @@ export class Logger {
   private rank = RANK.trace;
   private sink: LogSink = stdoutSink;
   private utc = false;
+  private format: LogFormat = "text";
+  /** Made at the first JSON line, over the sink configured by then. */
+  private json: JsonLogSink | null = null;
 
-  configure(opts: { level?: LogLevel; sink?: LogSink; utc?: boolean }): void {
+  configure(opts: { level?: LogLevel; sink?: LogSink; utc?: boolean; format?: LogFormat }): void {
     if (opts.level) this.rank = RANK[opts.level];
-    if (opts.sink) this.sink = opts.sink;
+    if (opts.sink && opts.sink !== this.sink) {
+      this.sink = opts.sink;
+      this.json = null;
+    }
     if (opts.utc !== undefined) this.utc = opts.utc;
+    if (opts.format && opts.format !== this.format) {
+      this.format = opts.format;
+      this.json = null;
+    }
   }
 
   enabled(level: LogLevel): boolean {
@@ -48,6 +61,11 @@ export class Logger {
   }
 
   private emit(level: LogLevel, ctx: number, msg: string): void {
+    if (this.format === "json") {
+      this.json ??= new JsonLogSink(this.sink === stdoutSink ? "stdout" : this.sink);
+      this.json.write(level, ctx, msg);
+      return;
+    }
     this.sink.write(`[${this.timestamp()}][${LABEL[level]}][${process.pid}][${ctx}] ${msg}\n`);
   }
 
