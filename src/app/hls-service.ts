@@ -8,7 +8,7 @@
 import type { VhostConfig } from "../conf/config.js";
 import { log } from "../core/logger.js";
 import { HlsStore } from "../outputs/hls/hls-store.js";
-import { HlsStream } from "../outputs/hls/hls-stream.js";
+import { HlsStream, type HlsSegmentWritten } from "../outputs/hls/hls-stream.js";
 import type { Source } from "../stream/source.js";
 
 interface Entry {
@@ -31,8 +31,16 @@ export class HlsService {
     return this.streams.get(key)?.hls;
   }
 
-  /** A publish began on `source`: start (or continue) its HLS if the vhost wants it. */
-  published(source: Source, vhost: VhostConfig, disconnect: (reason: string) => void): void {
+  /**
+   * A publish began on `source`: start (or continue) its HLS if the vhost wants it.
+   * `onSegment` hears of each segment written during this publish (on_hls).
+   */
+  published(
+    source: Source,
+    vhost: VhostConfig,
+    disconnect: (reason: string) => void,
+    onSegment: ((seg: HlsSegmentWritten) => void) | null = null,
+  ): void {
     let entry = this.streams.get(source.key);
     if (!vhost.hls.enabled) {
       // Turned off by a reload: what was there stays until its own dispose timer.
@@ -51,6 +59,7 @@ export class HlsService {
       log.trace(0, `hls ${source.key}: playlist ${hls.playlistUrl} (${vhost.hls.storage})`);
     }
     entry.hls.begin(vhost.hls);
+    entry.hls.onSegment = onSegment;
     entry.source = source;
     source.addConsumer(entry.hls);
   }
@@ -61,6 +70,7 @@ export class HlsService {
     if (!entry || entry.source !== source) return;
     source.removeConsumer(entry.hls);
     entry.source = null;
+    // The last segment's on_hls is sent on the disk chain; the hook still names this publisher.
     const seconds = vhost?.hls.dispose ?? 0;
     if (seconds > 0) {
       entry.disposeTimer = setTimeout(() => {

@@ -26,6 +26,7 @@ import type { Source } from "../stream/source.js";
 import { checkAccess } from "./access.js";
 import { matchFlvMount, type FlvMountMatch } from "./flv-mount.js";
 import type { RtmpServer } from "./rtmp-server.js";
+import type { HookClient } from "./stream-hooks.js";
 import { sourcePlayConfig } from "./rtmp-connection.js";
 
 /** Bytes an HTTP-FLV/WS-FLV peer may hold unsent before we stop writing to it. */
@@ -45,6 +46,7 @@ export interface FlvClient {
   readonly url: string;
   readonly param: string;
   readonly pageUrl: string;
+  readonly match: FlvMountMatch;
   /** Closes the player's connection (API kick). */
   close(): void;
 }
@@ -185,27 +187,60 @@ export class StreamRoutes {
       return true;
     }
     const info: RequestInfo = { ip, url: req.getUrl(), param: queryOf(req), pageUrl: req.getHeader("referer") };
+    const id = nextClientId();
     let client: FlvClient | undefined;
     const sink = new HttpFlvSink(res);
     res.onAborted(() => {
       sink.aborted = true;
       if (client) this.detach(client);
     });
-    res.cork(() => {
-      res.writeStatus("200 OK");
-      writeCors(res, opts);
-      res.writeHeader("Content-Type", "video/x-flv");
-      res.writeHeader("Cache-Control", "no-cache");
-      res.write(header);
-    });
-    client = this.attach("http-flv", info, r.source, sink, r.match, () => {
-      if (!sink.aborted) res.close();
+    const start = (): void => {
+      res.cork(() => {
+        res.writeStatus("200 OK");
+        writeCors(res, opts);
+        res.writeHeader("Content-Type", "video/x-flv");
+        res.writeHeader("Cache-Control", "no-cache");
+        res.write(header);
+      });
+      client = this.attach(id, "http-flv", info, r.source, sink, r.match, () => {
+        if (!sink.aborted) res.close();
+      });
+    };
+    const pending = this.server.hooks.play(this.hookClient(id, info, r.match), { stream: r.match.stream, param: info.param });
+    if (!pending) {
+      start();
+      return true;
+    }
+    void pending.then((d) => {
+      if (sink.aborted) return;
+      if (!d.allowed) {
+        log.warn(id, `http-flv ${ip} play ${r.source.key} refused by hook: ${d.reason}`);
+        res.cork(() => {
+          res.writeStatus("403 Forbidden");
+          writeCors(res, opts);
+          res.writeHeader("Content-Type", "text/plain; charset=utf-8").end("denied by the on_play hook\n");
+        });
+        sink.aborted = true;
+        return;
+      }
+      // The stream may have ended while the hook decided.
+      if (!r.source.publisher) {
+        res.cork(() => res.writeStatus("404 Not Found").end("not found\n"));
+        sink.aborted = true;
+        return;
+      }
+      start();
     });
     return true;
   }
 
+  private hookClient(id: number, info: RequestInfo, match: FlvMountMatch): HookClient {
+    return { id, ip: info.ip, vhost: match.vhost, app: match.app, tcUrl: `rtmp://${match.vhost.name}/${match.app}`, pageUrl: info.pageUrl };
+  }
+
   private mountWebSocket(http: HttpServer): void {
     interface WsData {
+      id: number;
       info: RequestInfo;
       source: Source;
       match: FlvMountMatch;
@@ -232,7 +267,26 @@ export class StreamRoutes {
         const protocol = req.getHeader("sec-websocket-protocol");
         const extensions = req.getHeader("sec-websocket-extensions");
         const info: RequestInfo = { ip, url: req.getUrl(), param: queryOf(req), pageUrl: req.getHeader("referer") };
-        res.cork(() => res.upgrade<WsData>({ info, source: r.source, match: r.match }, key, protocol, extensions, context));
+        const id = nextClientId();
+        const upgrade = (): void => {
+          res.cork(() => res.upgrade<WsData>({ id, info, source: r.source, match: r.match }, key, protocol, extensions, context));
+        };
+        const pending = this.server.hooks.play(this.hookClient(id, info, r.match), { stream: r.match.stream, param: info.param });
+        if (!pending) {
+          upgrade();
+          return;
+        }
+        let aborted = false;
+        res.onAborted(() => (aborted = true));
+        void pending.then((d) => {
+          if (aborted) return;
+          if (d.allowed) {
+            upgrade();
+            return;
+          }
+          log.warn(id, `ws-flv ${ip} play ${r.source.key} refused by hook: ${d.reason}`);
+          res.cork(() => res.writeStatus("403 Forbidden").end("denied by the on_play hook\n"));
+        });
       },
       open: (ws: WebSocket<WsData>) => {
         const data = ws.getUserData();
@@ -244,7 +298,7 @@ export class StreamRoutes {
         data.sink = sink;
         const vhost = data.match.vhost;
         ws.send(flvHeader(vhost.httpRemux.hasAudio, vhost.httpRemux.hasVideo), true);
-        data.client = this.attach("ws-flv", data.info, data.source, sink, data.match, () => {
+        data.client = this.attach(data.id, "ws-flv", data.info, data.source, sink, data.match, () => {
           if (!sink.closed) ws.end(1000, "kicked");
         });
       },
@@ -260,6 +314,7 @@ export class StreamRoutes {
   }
 
   private attach(
+    id: number,
     kind: FlvClient["kind"],
     info: RequestInfo,
     source: Source,
@@ -272,7 +327,7 @@ export class StreamRoutes {
     // Keep the source alive while this player is on it, exactly as an RTMP player does.
     const s = this.server.registry.acquire(vhost.name, source.app, source.stream, sourcePlayConfig(vhost));
     const player = new HttpFlvPlayer(sink, { queueMs: vhost.play.queueLength * 1000, queueBytes: QUEUE_BYTES }, s.gopCacheSize > 0);
-    const client: FlvClient = { id: nextClientId(), kind, ...info, source: s, player, startedAt: Date.now(), close };
+    const client: FlvClient = { id, kind, ...info, match, source: s, player, startedAt: Date.now(), close };
     if (s.tcUrl === "") s.tcUrl = `rtmp://${vhost.name}/${s.app}`;
     this.clients.add(client);
     log.trace(client.id, `${kind} ${ip} play ${s.key}`);
@@ -284,6 +339,7 @@ export class StreamRoutes {
     if (!this.clients.delete(client)) return;
     this.closedBytes += client.player.bytesOut;
     client.source.removeConsumer(client.player);
+    this.server.hooks.stop(this.hookClient(client.id, client, client.match), { stream: client.match.stream, param: client.param });
     this.server.registry.release(client.source);
     const secs = ((Date.now() - client.startedAt) / 1000).toFixed(1);
     log.trace(client.id, `${client.kind} ${client.ip} stopped ${client.source.key} after ${secs}s, out ${client.player.bytesOut} B, ${client.player.drops} drops`);

@@ -18,6 +18,8 @@ import { TimestampUnwrapper } from "../protocol/rtmp/timestamp-unwrapper.js";
 import type { Source, SourcePlayConfig } from "../stream/source.js";
 import type { StreamRegistry } from "../stream/stream-registry.js";
 import { checkAccess } from "./access.js";
+import type { HookDecision } from "./http-hooks.js";
+import type { HookClient, HookStream, StreamHooks } from "./stream-hooks.js";
 import { parseStreamRequest } from "./stream-url.js";
 
 /** What a connection needs from the server around it. */
@@ -27,10 +29,15 @@ export interface ConnectionContext {
   resolveVhost(name: string): VhostConfig | undefined;
   /** Called once when the connection is over. */
   onConnectionClosed(conn: RtmpConnection): void;
-  /** A publish started on `source`: outputs that follow publishes (HLS) attach; `close` ends the publisher. */
-  published(source: Source, vhost: VhostConfig, close: (reason: string) => void): void;
+  /**
+   * A publish started on `source`: outputs that follow publishes (HLS) attach; `close` ends
+   * the publisher; `hook` names it for the hooks those outputs send (on_hls).
+   */
+  published(source: Source, vhost: VhostConfig, close: (reason: string) => void, hook?: { client: HookClient; stream: HookStream }): void;
   /** The publisher of `source` left, after the Source was told. */
   unpublished(source: Source, vhost: string): void;
+  /** http_hooks of every vhost. */
+  readonly hooks: StreamHooks;
 }
 
 interface Publishing {
@@ -39,6 +46,8 @@ interface Publishing {
   /** The stream name and its query string (SRS's `param`), as the client sent them. */
   name: string;
   param: string;
+  /** Who the hooks were told published (for on_unpublish). */
+  hook: HookClient;
 }
 
 interface Playing {
@@ -46,6 +55,24 @@ interface Playing {
   player: RtmpPlayer;
   name: string;
   param: string;
+  hook: HookClient;
+}
+
+/**
+ * Runs `then` now when there is no decision to wait for, or when `pending` allows; a denial
+ * or a connection closed meanwhile runs `denied` or nothing. Keeps a server without hooks
+ * synchronous.
+ */
+function afterHook(pending: Promise<HookDecision> | null, alive: () => boolean, then: () => void, denied: (reason: string) => void): void {
+  if (pending === null) {
+    then();
+    return;
+  }
+  void pending.then((d) => {
+    if (!alive()) return;
+    if (d.allowed) then();
+    else denied(d.reason);
+  });
 }
 
 /** What the API and hooks see of one of the connection's streams. */
@@ -85,6 +112,11 @@ export class RtmpConnection implements RtmpServerSessionHandler {
   lastMediaAt = 0;
   private readonly publishing = new Map<number, Publishing>();
   private readonly playing = new Map<number, Playing>();
+  /** Stream ids whose publish or play waits for a hook. */
+  private readonly pending = new Set<number>();
+  private closed = false;
+  /** The client as the hooks see it, once connected. */
+  private hookClient: HookClient | undefined;
 
   constructor(private readonly ctx: ConnectionContext) {}
 
@@ -112,7 +144,22 @@ export class RtmpConnection implements RtmpServerSessionHandler {
     }
     this.vhost = vhost;
     log.trace(session.id, `rtmp ${session.peer} connect tcUrl=${req.tcUrl} app=${req.app} vhost=${vhost.name} flashVer=${req.flashVer}`);
-    session.acceptConnect(vhost.chunkSize);
+    const client = this.clientFor(session, vhost, r.app);
+    this.hookClient = client;
+    afterHook(
+      this.ctx.hooks.connect(client, { stream: "", param: r.param }),
+      () => !this.closed,
+      () => session.acceptConnect(vhost.chunkSize),
+      (reason) => {
+        log.warn(session.id, `rtmp ${session.peer} connect refused by hook: ${reason}`);
+        session.rejectConnect("NetConnection.Connect.Rejected", "denied by the on_connect hook");
+      },
+    );
+  }
+
+  private clientFor(session: RtmpServerSession, vhost: VhostConfig, app: string): HookClient {
+    const req = session.connect;
+    return { id: session.id, ip: session.ip, vhost, app, tcUrl: req?.tcUrl ?? "", pageUrl: req?.pageUrl ?? "" };
   }
 
   private streamOf(session: RtmpServerSession, name: string): { vhost: VhostConfig; app: string; stream: string; param: string } {
@@ -135,6 +182,32 @@ export class RtmpConnection implements RtmpServerSessionHandler {
       session.rejectPublish(req.streamId, "NetStream.Publish.Rejected", "access denied");
       return;
     }
+    if (this.pending.has(req.streamId) || this.publishing.has(req.streamId)) {
+      throw new SluiceError("ERR_RTMP_STATE", `publish twice on stream id ${req.streamId}`);
+    }
+    const hook = this.clientFor(session, vhost, app);
+    const pending = this.ctx.hooks.publish(hook, { stream, param });
+    if (pending) this.pending.add(req.streamId);
+    afterHook(
+      pending,
+      () => (this.pending.delete(req.streamId), !this.closed),
+      () => this.startPublish(session, req, vhost, app, stream, param, hook),
+      (reason) => {
+        log.warn(session.id, `rtmp ${session.peer} publish ${vhost.name}/${app}/${stream} refused by hook: ${reason}`);
+        session.rejectPublish(req.streamId, "NetStream.Publish.Rejected", "denied by the on_publish hook");
+      },
+    );
+  }
+
+  private startPublish(
+    session: RtmpServerSession,
+    req: PublishRequest,
+    vhost: VhostConfig,
+    app: string,
+    stream: string,
+    param: string,
+    hook: HookClient,
+  ): void {
     const source = this.ctx.registry.acquire(vhost.name, app, stream, sourcePlayConfig(vhost));
     if (!source.publish(session)) {
       log.warn(session.id, `rtmp ${session.peer} publish ${source.key} refused: already published by client ${source.publisher?.id}`);
@@ -147,13 +220,18 @@ export class RtmpConnection implements RtmpServerSessionHandler {
     this.publishStartedAt = performance.now();
     this.lastMediaAt = 0;
     if (source.tcUrl === "") source.tcUrl = session.connect?.tcUrl ?? "";
-    this.publishing.set(req.streamId, { source, unwrapper: new TimestampUnwrapper(), name: stream, param });
+    this.publishing.set(req.streamId, { source, unwrapper: new TimestampUnwrapper(), name: stream, param, hook });
     log.trace(session.id, `rtmp ${session.peer} publish ${source.key} type=${req.type}`);
     session.acceptPublish(req.streamId);
-    this.ctx.published(source, vhost, (reason) => {
-      log.warn(session.id, `rtmp ${session.peer} publish ${source.key} closed: ${reason}`);
-      session.close(undefined);
-    });
+    this.ctx.published(
+      source,
+      vhost,
+      (reason) => {
+        log.warn(session.id, `rtmp ${session.peer} publish ${source.key} closed: ${reason}`);
+        session.close(undefined);
+      },
+      { client: hook, stream: { stream, param } },
+    );
   }
 
   onMedia(session: RtmpServerSession, streamId: number, type: number, timestamp: number, payload: Buffer): void {
@@ -174,6 +252,30 @@ export class RtmpConnection implements RtmpServerSessionHandler {
       session.rejectPlay(req.streamId, "NetStream.Play.Rejected", "access denied");
       return;
     }
+    if (this.pending.has(req.streamId)) throw new SluiceError("ERR_RTMP_STATE", `play twice on stream id ${req.streamId}`);
+    const hook = this.clientFor(session, vhost, app);
+    const pending = this.ctx.hooks.play(hook, { stream, param });
+    if (pending) this.pending.add(req.streamId);
+    afterHook(
+      pending,
+      () => (this.pending.delete(req.streamId), !this.closed),
+      () => this.startPlay(session, req, vhost, app, stream, param, hook),
+      (reason) => {
+        log.warn(session.id, `rtmp ${session.peer} play ${vhost.name}/${app}/${stream} refused by hook: ${reason}`);
+        session.rejectPlay(req.streamId, "NetStream.Play.Rejected", "denied by the on_play hook");
+      },
+    );
+  }
+
+  private startPlay(
+    session: RtmpServerSession,
+    req: PlayRequest,
+    vhost: VhostConfig,
+    app: string,
+    stream: string,
+    param: string,
+    hook: HookClient,
+  ): void {
     const source = this.ctx.registry.acquire(vhost.name, app, stream, sourcePlayConfig(vhost));
     const player = new RtmpPlayer(
       session,
@@ -190,7 +292,7 @@ export class RtmpConnection implements RtmpServerSessionHandler {
     // tcp_nodelay: as SRS, TCP_NODELAY on the player's socket.
     if (vhost.tcpNodelay) session.socket.setNoDelay(true);
     if (source.tcUrl === "") source.tcUrl = session.connect?.tcUrl ?? "";
-    this.playing.set(req.streamId, { source, player, name: stream, param });
+    this.playing.set(req.streamId, { source, player, name: stream, param, hook });
     session.acceptPlay(req.streamId);
     log.trace(
       session.id,
@@ -222,18 +324,22 @@ export class RtmpConnection implements RtmpServerSessionHandler {
       pub.source.unpublish(session);
       log.trace(session.id, `rtmp ${session.peer} unpublish ${pub.source.key}`);
       this.ctx.unpublished(pub.source, this.publishVhost);
+      this.ctx.hooks.unpublish(pub.hook, { stream: pub.name, param: pub.param });
       this.ctx.registry.release(pub.source);
     }
     const play = this.playing.get(streamId);
     if (play) {
       this.playing.delete(streamId);
       play.source.removeConsumer(play.player);
+      this.ctx.hooks.stop(play.hook, { stream: play.name, param: play.param });
       this.ctx.registry.release(play.source);
     }
   }
 
   onClose(session: RtmpServerSession, err: SluiceError | undefined): void {
+    this.closed = true;
     for (const id of [...this.publishing.keys(), ...this.playing.keys()]) this.onStreamClosed(session, id);
+    if (this.hookClient) this.ctx.hooks.close(this.hookClient, session.bytesOut, session.bytesIn);
     const secs = ((performance.now() - session.startedAt) / 1000).toFixed(1);
     if (err) {
       log.warn(session.id, `rtmp ${session.peer} closed: ${err.code} ${err.message} (after ${secs}s, in ${session.bytesIn} B)`);

@@ -11,6 +11,10 @@ import { RtmpServerSession, defaultSessionOptions } from "../protocol/rtmp/serve
 import type { Source } from "../stream/source.js";
 import { StreamRegistry } from "../stream/stream-registry.js";
 import { HlsService } from "./hls-service.js";
+import { PROCESS_IDS } from "../core/ids.js";
+import { HttpHooks, type HookObserver } from "./http-hooks.js";
+import { StreamHooks, type HookClient, type HookStream } from "./stream-hooks.js";
+import type { HlsSegmentWritten } from "../outputs/hls/hls-stream.js";
 import { PithyPrint, type PithyClient, type PithySubject } from "./pithy-print.js";
 import { RtmpConnection, sourcePlayConfig, type ConnectionContext } from "./rtmp-connection.js";
 
@@ -34,6 +38,8 @@ export const defaultTimeouts: RtmpServerTimeouts = { handshakeMs: 10_000, idleMs
 export class RtmpServer implements ConnectionContext, PithySubject {
   readonly registry = new StreamRegistry();
   readonly hls = new HlsService();
+  /** http_hooks { } of every vhost; the HTTP-FLV routes and HLS use it too. */
+  readonly hooks: StreamHooks;
   /** Listeners by "host|port". */
   private readonly servers = new Map<string, net.Server>();
   private readonly live = new Map<RtmpConnection, RtmpServerSession>();
@@ -48,8 +54,10 @@ export class RtmpServer implements ConnectionContext, PithySubject {
   constructor(
     private config: SluiceConfig,
     private readonly timeouts: RtmpServerTimeouts = defaultTimeouts,
+    hookObserver?: HookObserver,
   ) {
     this.pithy = new PithyPrint(this, config.pithyPrintMs);
+    this.hooks = new StreamHooks(new HttpHooks(hookObserver), PROCESS_IDS, this.registry);
   }
 
   /** Every live RTMP connection and its session (the API lists them). */
@@ -170,8 +178,9 @@ export class RtmpServer implements ConnectionContext, PithySubject {
     return this.config;
   }
 
-  published(source: Source, vhost: VhostConfig, close: (reason: string) => void): void {
-    this.hls.published(source, vhost, close);
+  published(source: Source, vhost: VhostConfig, close: (reason: string) => void, hook?: { client: HookClient; stream: HookStream }): void {
+    const onSegment = hook && vhost.httpHooks.enabled && vhost.httpHooks.onHls.length > 0 ? (seg: HlsSegmentWritten) => this.hooks.hls(hook.client, hook.stream, seg) : null;
+    this.hls.published(source, vhost, close, onSegment);
   }
 
   unpublished(source: Source, vhost: string): void {

@@ -8,7 +8,7 @@
  * logs, as strings.
  */
 import type { SluiceConfig, VhostConfig } from "../conf/config.js";
-import { randomId } from "../core/ids.js";
+import { PROCESS_IDS, randomId } from "../core/ids.js";
 import { audioInfoOf, videoInfoOf, type AudioInfo, type VideoInfo } from "../format/codec-info.js";
 import { Amf0EcmaArray, decodeAmf0 } from "../protocol/rtmp/amf0.js";
 import type { Source } from "../stream/source.js";
@@ -128,8 +128,8 @@ export function streamUrl(vhost: string, app: string, stream: string): string {
 
 export class Statistics {
   /** SRS's server id and service id (the API envelope and hooks). */
-  readonly serverId = randomId("vid-", 7);
-  readonly serviceId = randomId("", 8);
+  readonly serverId = PROCESS_IDS.serverId;
+  readonly serviceId = PROCESS_IDS.serviceId;
   readonly startedAt = Date.now();
   /** Clients ever seen and clients that ended with an error (metrics). */
   clientsTotal = 0;

@@ -191,6 +191,8 @@ export interface HttpApiConfig {
 /** http_hooks { }: URLs called on each event; several per event, in order. */
 export interface HttpHooksConfig {
   enabled: boolean;
+  /** timeout: seconds a hook may take before it counts as failed (denies); Sluice's own; default 30, as SRS. */
+  timeout: number;
   onConnect: string[];
   onClose: string[];
   onPublish: string[];
@@ -514,6 +516,7 @@ const HTTP_REMUX_RULES: BlockRules<Partial<HttpRemuxConfig>> = {
 
 const HTTP_HOOKS_DEFAULTS: Readonly<HttpHooksConfig> = Object.freeze({
   enabled: false,
+  timeout: 30,
   onConnect: [],
   onClose: [],
   onPublish: [],
@@ -544,7 +547,7 @@ function readHookUrls(d: Directive): string[] {
   return [...d.args];
 }
 
-type HookKey = Exclude<keyof HttpHooksConfig, "enabled">;
+type HookKey = Exclude<keyof HttpHooksConfig, "enabled" | "timeout">;
 const HOOK_DIRECTIVES: readonly (readonly [string, HookKey])[] = [
   ["on_connect", "onConnect"],
   ["on_close", "onClose"],
@@ -558,6 +561,7 @@ const HOOK_DIRECTIVES: readonly (readonly [string, HookKey])[] = [
 
 const HTTP_HOOKS_RULES: BlockRules<Partial<HttpHooksConfig>> = {
   enabled: { read: (d, hooks, ctx) => (hooks.enabled = readFlag(d, ctx, false)) },
+  timeout: { read: (d, hooks) => (hooks.timeout = readNumber(d, 0.1, 600, "seconds")) },
   ...Object.fromEntries(
     HOOK_DIRECTIVES.map(([directive, key]): [string, DirectiveRule<Partial<HttpHooksConfig>>] => [
       directive,
@@ -980,6 +984,7 @@ function buildConfig(tree: readonly Directive[], file: string): LoadResult {
 function copyHooks(h: HttpHooksConfig): HttpHooksConfig {
   return {
     enabled: h.enabled,
+    timeout: h.timeout,
     onConnect: [...h.onConnect],
     onClose: [...h.onClose],
     onPublish: [...h.onPublish],

@@ -129,6 +129,8 @@ const VHOST = block({
       "on_dvr",
       "on_hls",
       "on_hls_notify",
+      // Sluice's own: seconds a hook may take (SRS: fixed 30).
+      "timeout",
     ),
   ),
   hls: block({

@@ -20,3 +20,9 @@ export function randomId(prefix: string, length: number): string {
   for (let i = 0; i < length; i++) s += ALPHABET[randomInt(ALPHABET.length)];
   return s;
 }
+
+/** This process's ids, as SRS's API envelope and hooks carry them: server and service. */
+export const PROCESS_IDS: { readonly serverId: string; readonly serviceId: string } = Object.freeze({
+  serverId: randomId("vid-", 7),
+  serviceId: randomId("", 8),
+});

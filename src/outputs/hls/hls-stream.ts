@@ -54,6 +54,19 @@ interface Segment extends PlaylistSegment {
   bytes: number;
 }
 
+/** A segment that was just written and listed (for on_hls). */
+export interface HlsSegmentWritten {
+  seq: number;
+  /** Seconds. */
+  duration: number;
+  /** hls_path joined with the segment's and the playlist's paths, as configured (relative paths stay relative). */
+  file: string;
+  m3u8: string;
+  /** The same paths relative to hls_path (their URLs without the leading "/"). */
+  url: string;
+  m3u8Url: string;
+}
+
 export interface HlsStreamStats {
   segments: number;
   bytes: number;
@@ -66,6 +79,8 @@ export class HlsStream implements Consumer {
   readonly stats: HlsStreamStats = { segments: 0, bytes: 0, muxErrors: 0, skippedFrames: 0 };
   /** True after hls_on_error ignore gave up on this publish, or after dispose. */
   stopped = false;
+  /** Told of each segment once it is written and listed (on_hls); set for each publish. */
+  onSegment: ((seg: HlsSegmentWritten) => void) | null = null;
 
   private config: HlsConfig;
   private readonly muxer = new TsMuxer();
@@ -324,10 +339,20 @@ export class HlsStream implements Consumer {
     );
     const memory = cfg.storage !== "disk";
     const disk = cfg.storage !== "memory";
+    const notify = this.onSegment;
+    const written: HlsSegmentWritten | null = notify && {
+      seq: seg.seq,
+      duration: seg.duration,
+      file: path.join(cfg.path, relPath),
+      m3u8: path.join(cfg.path, this.m3u8Rel),
+      url: relPath,
+      m3u8Url: this.m3u8Rel,
+    };
     if (memory) {
       // A copy: the muxer's views would otherwise keep its 1 MiB slabs alive for the window.
       this.store.putData(seg.urlPath, Buffer.concat(parts, open.bytes));
       this.store.putData(this.m3u8Url, playlist);
+      if (!disk && notify && written) notify(written);
     }
     if (disk) {
       const root = this.root;
@@ -337,6 +362,7 @@ export class HlsStream implements Consumer {
         if (!memory) this.store.putFile(seg.urlPath, root);
         await this.writeAtomically(m3u8File, [playlist]);
         if (!memory) this.store.putFile(this.m3u8Url, root);
+        if (notify && written) notify(written);
       });
     }
   }

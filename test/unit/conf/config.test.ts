@@ -44,7 +44,7 @@ const VHOST_OPTION_DEFAULTS = {
     onError: "continue",
   },
   httpRemux: { enabled: false, mount: "[vhost]/[app]/[stream].flv", hasAudio: true, hasVideo: true },
-  httpHooks: { enabled: false, onConnect: [], onClose: [], onPublish: [], onUnpublish: [], onPlay: [], onStop: [], onDvr: [], onHls: [] },
+  httpHooks: { enabled: false, timeout: 30, onConnect: [], onClose: [], onPublish: [], onUnpublish: [], onPlay: [], onStop: [], onDvr: [], onHls: [] },
 };
 const ACCESS_DEFAULTS = {
   refer: { enabled: false, all: [], publish: [], play: [] },
