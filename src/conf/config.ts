@@ -771,7 +771,15 @@ const VHOST_RULES: BlockRules<VhostDraft> = {
   },
   // As SRS, only the first http_hooks { }, hls { } and http_remux { } are read.
   http_hooks: {
-    read: (d, vhost, ctx) => readBlock(d.children ?? [], VHOST_HTTP_HOOKS_PLACE, HTTP_HOOKS_RULES, vhost.httpHooks, ctx),
+    read: (d, vhost, ctx) => {
+      readBlock(d.children ?? [], VHOST_HTTP_HOOKS_PLACE, HTTP_HOOKS_RULES, vhost.httpHooks, ctx);
+      // SRS 1 had no `enabled` here: URLs alone turned hooks on. SRS maps it; so do we.
+      const h = vhost.httpHooks;
+      if (h.enabled === undefined && HOOK_DIRECTIVES.some(([, key]) => (h[key]?.length ?? 0) > 0)) {
+        h.enabled = true;
+        ctx.warn(d, `"http_hooks" without "enabled" is SRS's older form; read as "enabled on;" because it has URLs`, "notice", "legacy:vhost.http_hooks");
+      }
+    },
   },
   hls: { read: (d, vhost, ctx) => readBlock(d.children ?? [], VHOST_HLS_PLACE, HLS_RULES, vhost.hls, ctx) },
   http_remux: {

@@ -545,3 +545,14 @@ describe("http_api { }, http_hooks { }, exporter { }, srs_log_format", () => {
     expect(() => load("vhost a { http_hooks { on_play; } }")).toThrow(/missing value for "on_play"/);
   });
 });
+
+describe("http_hooks without enabled (SRS 1)", () => {
+  it("is on when it has URLs, with a notice, and off otherwise", () => {
+    const { config, warnings } = load("vhost a { http_hooks { on_publish http://h/p; } }\nvhost b { http_hooks { } }");
+    expect(config.vhosts.get("a")?.httpHooks.enabled).toBe(true);
+    expect(config.vhosts.get("b")?.httpHooks.enabled).toBe(false);
+    expect(warnings.map((w) => [w.level, w.message])).toEqual([
+      ["notice", `conf/x.conf:1:11: "http_hooks" without "enabled" is SRS's older form; read as "enabled on;" because it has URLs`],
+    ]);
+  });
+});
