@@ -83,6 +83,97 @@ export interface VhostConfig {
   httpRemux: HttpRemuxConfig;
   /** http_hooks { }: HTTP callbacks; default off. */
   httpHooks: HttpHooksConfig;
+  /** forward { }: push every publish to other servers; default off. */
+  forward: ForwardConfig;
+  /** cluster { }: origin (local) or edge (remote); default local. */
+  cluster: ClusterConfig;
+  /** dvr { }: recording; default off. */
+  dvr: DvrConfig;
+  /** transcode [scope] { }: ffmpeg transcoding of published streams, in file order. */
+  transcodes: TranscodeConfig[];
+  /** ingest NAME { }: ffmpeg pulling a source into a stream, in file order. */
+  ingests: IngestConfig[];
+}
+
+export interface ForwardConfig {
+  /** enabled: default off (the older `forward HOST:PORT;` turns it on). */
+  enabled: boolean;
+  /** destination: HOST[:PORT] of each server to push every publish to. */
+  destination: string[];
+}
+
+export interface ClusterConfig {
+  /** mode: local (origin) or remote (edge); default local. */
+  mode: "local" | "remote";
+  /** origin: HOST[:PORT] of the origins an edge pulls from and pushes to, in failover order. */
+  origin: string[];
+  /** token_traverse: pass an edge client's connect to the origin; default off. */
+  tokenTraverse: boolean;
+}
+
+export interface DvrConfig {
+  /** enabled: default off. */
+  enabled: boolean;
+  /** dvr_apply: "all", or the app/stream names to record; default all. */
+  apply: string[];
+  /** dvr_plan: one file per publish (session) or segments of dvr_duration; default session. */
+  plan: "session" | "segment";
+  /** dvr_path: the file template; default ./objs/nginx/html/[app]/[stream].[timestamp].flv. */
+  path: string;
+  /** dvr_duration: seconds of a segment (plan segment); default 30. */
+  duration: number;
+  /** dvr_wait_keyframe: cut segments at keyframes; default on. */
+  waitKeyframe: boolean;
+  /** time_jitter: the recording's timestamp correction; default full. */
+  timeJitter: TimeJitter;
+}
+
+/** A free-form ffmpeg option block (vfilter, vparams, aparams, perfile): names and values in order. */
+export type FfmpegOptions = [name: string, value: string][];
+
+export interface TranscodeEngine {
+  name: string;
+  enabled: boolean;
+  iformat: string;
+  vfilter: FfmpegOptions;
+  vcodec: string;
+  vbitrate: number;
+  vfps: number;
+  vwidth: number;
+  vheight: number;
+  vthreads: number;
+  vprofile: string;
+  vpreset: string;
+  vparams: FfmpegOptions;
+  acodec: string;
+  abitrate: number;
+  asampleRate: number;
+  achannels: number;
+  aparams: FfmpegOptions;
+  oformat: string;
+  output: string;
+  perfile: FfmpegOptions;
+  /** file:line of the engine, for logs. */
+  where: string;
+}
+
+export interface TranscodeConfig {
+  /** The block's argument: "" (every stream), "APP" or "APP/STREAM". */
+  scope: string;
+  enabled: boolean;
+  /** ffmpeg: the binary; default ./objs/ffmpeg/bin/ffmpeg as SRS, "ffmpeg" from PATH when that is missing. */
+  ffmpeg: string;
+  engines: TranscodeEngine[];
+  where: string;
+}
+
+export interface IngestConfig {
+  name: string;
+  enabled: boolean;
+  input: { type: "file" | "stream"; url: string };
+  ffmpeg: string;
+  engines: TranscodeEngine[];
+  where: string;
 }
 
 /** Where HLS files go: disk (hls_path), memory (served by our HTTP server, no disk I/O), or both. */
@@ -232,6 +323,8 @@ export interface SluiceConfig {
   pithyPrintMs: number;
   /** utc_time: log times in UTC; default off. */
   utcTime: boolean;
+  /** ff_log_dir: where ffmpeg children log (one file each), or /dev/null; default ./objs. */
+  ffLogDir: string;
   /** Every vhost by name; always has "__defaultVhost__". */
   vhosts: ReadonlyMap<string, VhostConfig>;
   /** http_server { }: static files, HLS, HTTP-FLV; default off. */
@@ -626,6 +719,180 @@ const EXPORTER_RULES: BlockRules<Partial<ExporterConfig>> = {
 };
 
 // ---------------------------------------------------------------------------------------
+// forward { }, cluster { }, dvr { }, transcode { }, ingest { }
+
+/** HOST[:PORT] of another RTMP server (IPv6 in brackets). */
+function readEndpoints(d: Directive): string[] {
+  if (d.args.length === 0) {
+    throw new ConfError("ERR_CONF_VALUE", d, `missing value for ${quoteValue(d.name)}: expected one or more HOST[:PORT]`);
+  }
+  for (const a of d.args) {
+    if (!/^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9._-]+)(:\d{1,5})?$/.test(a) || (a.includes(":") && Number(a.slice(a.lastIndexOf(":") + 1)) > 65535)) {
+      throw new ConfError("ERR_CONF_VALUE", d, `invalid value ${quoteValue(a)} for ${quoteValue(d.name)}: expected HOST[:PORT], e.g. 127.0.0.1:19350`);
+    }
+  }
+  return [...d.args];
+}
+
+const FORWARD_RULES: BlockRules<Partial<ForwardConfig>> = {
+  enabled: { read: (d, f, ctx) => (f.enabled = readFlag(d, ctx, false)) },
+  destination: { repeat: "each", read: (d, f) => (f.destination = [...(f.destination ?? []), ...readEndpoints(d)]) },
+};
+
+const CLUSTER_RULES: BlockRules<Partial<ClusterConfig>> = {
+  mode: { read: (d, c) => (c.mode = readChoice(d, ["local", "remote"] as const)) },
+  origin: { repeat: "each", read: (d, c) => (c.origin = [...(c.origin ?? []), ...readEndpoints(d)]) },
+  token_traverse: { read: (d, c, ctx) => (c.tokenTraverse = readFlag(d, ctx, false)) },
+};
+
+const DVR_DEFAULTS: Readonly<DvrConfig> = Object.freeze({
+  enabled: false,
+  apply: ["all"],
+  plan: "session",
+  path: "./objs/nginx/html/[app]/[stream].[timestamp].flv",
+  duration: 30,
+  waitKeyframe: true,
+  timeJitter: "full",
+});
+
+const DVR_RULES: BlockRules<Partial<DvrConfig>> = {
+  enabled: { read: (d, v, ctx) => (v.enabled = readFlag(d, ctx, false)) },
+  dvr_apply: {
+    read: (d, v) => {
+      if (d.args.length === 0) throw new ConfError("ERR_CONF_VALUE", d, `missing value for "dvr_apply": expected all, or APP/STREAM names`);
+      v.apply = [...d.args];
+    },
+  },
+  dvr_plan: { read: (d, v) => (v.plan = readChoice(d, ["session", "segment"] as const)) },
+  dvr_path: {
+    read: (d, v) => {
+      const p = readString(d, "a file template ending in .flv or .mp4");
+      if (!/\.(flv|mp4)$/i.test(p)) {
+        throw new ConfError("ERR_CONF_VALUE", d, `invalid value ${quoteValue(p)} for "dvr_path": expected a file template ending in .flv or .mp4`);
+      }
+      v.path = p;
+    },
+  },
+  dvr_duration: { read: (d, v) => (v.duration = readNumber(d, 1, 86400, "seconds")) },
+  dvr_wait_keyframe: { read: (d, v, ctx) => (v.waitKeyframe = readFlag(d, ctx, true)) },
+  time_jitter: { read: (d, v) => (v.timeJitter = readChoice(d, TIME_JITTERS)) },
+};
+
+/** A free-form block's children as [name, value] pairs, in order. */
+function readOptions(d: Directive): FfmpegOptions {
+  return (d.children ?? []).map((c): [string, string] => [c.name, c.args.join(" ")]);
+}
+
+const ENGINE_DEFAULTS = {
+  enabled: false,
+  iformat: "",
+  vcodec: "",
+  vbitrate: 0,
+  vfps: 0,
+  vwidth: 0,
+  vheight: 0,
+  vthreads: 0,
+  vprofile: "",
+  vpreset: "",
+  acodec: "",
+  abitrate: 0,
+  asampleRate: 0,
+  achannels: 0,
+  oformat: "",
+  output: "",
+} as const;
+
+type EngineDraft = Omit<TranscodeEngine, "vfilter" | "vparams" | "aparams" | "perfile"> & {
+  vfilter: FfmpegOptions;
+  vparams: FfmpegOptions;
+  aparams: FfmpegOptions;
+  perfile: FfmpegOptions;
+};
+
+const ENGINE_RULES: BlockRules<EngineDraft> = {
+  enabled: { read: (d, e, ctx) => (e.enabled = readFlag(d, ctx, false)) },
+  iformat: { read: (d, e) => (e.iformat = oneArg(d, "an ffmpeg format name")) },
+  vcodec: { read: (d, e) => (e.vcodec = oneArg(d, "an ffmpeg video codec, copy or vn")) },
+  vbitrate: { read: (d, e) => (e.vbitrate = readInteger(d, 0)) },
+  vfps: { read: (d, e) => (e.vfps = readNumber(d, 0, 1000, "frames per second")) },
+  vwidth: { read: (d, e) => (e.vwidth = readInteger(d, 0, 16384)) },
+  vheight: { read: (d, e) => (e.vheight = readInteger(d, 0, 16384)) },
+  vthreads: { read: (d, e) => (e.vthreads = readInteger(d, 0, 256)) },
+  vprofile: { read: (d, e) => (e.vprofile = oneArg(d, "a video profile")) },
+  vpreset: { read: (d, e) => (e.vpreset = oneArg(d, "an encoder preset")) },
+  acodec: { read: (d, e) => (e.acodec = oneArg(d, "an ffmpeg audio codec, copy or an")) },
+  abitrate: { read: (d, e) => (e.abitrate = readInteger(d, 0)) },
+  asample_rate: { read: (d, e) => (e.asampleRate = readInteger(d, 0, 384000)) },
+  achannels: { read: (d, e) => (e.achannels = readInteger(d, 0, 64)) },
+  oformat: { read: (d, e) => (e.oformat = oneArg(d, "an ffmpeg format name")) },
+  output: { read: (d, e) => (e.output = oneArg(d, "an output URL template")) },
+  vfilter: { read: (d, e) => (e.vfilter = readOptions(d)) },
+  vparams: { read: (d, e) => (e.vparams = readOptions(d)) },
+  aparams: { read: (d, e) => (e.aparams = readOptions(d)) },
+  perfile: { read: (d, e) => (e.perfile = readOptions(d)) },
+};
+
+function newEngine(name: string, d: Directive): EngineDraft {
+  return { ...ENGINE_DEFAULTS, name, vfilter: [], vparams: [], aparams: [], perfile: [], where: `${d.file}:${d.line}` };
+}
+
+/** SRS's default ffmpeg path; "ffmpeg" (from PATH) stands in when it does not exist at start. */
+const SRS_FFMPEG = "./objs/ffmpeg/bin/ffmpeg";
+
+interface TranscodeDraft {
+  scope: string;
+  enabled: boolean;
+  ffmpeg: string;
+  engines: EngineDraft[];
+  where: string;
+}
+
+const TRANSCODE_RULES: BlockRules<TranscodeDraft> = {
+  enabled: { read: (d, t, ctx) => (t.enabled = readFlag(d, ctx, false)) },
+  ffmpeg: { read: (d, t) => (t.ffmpeg = readString(d, "the ffmpeg binary")) },
+  engine: {
+    repeat: "each",
+    read: (d, t, ctx) => {
+      const name = d.args[0] ?? "";
+      if (name === "") throw new ConfError("ERR_CONF_VALUE", d, `missing value for "engine": expected a name, e.g. engine sd { ... }`);
+      if (t.engines.some((e) => e.name === name)) throw new ConfError("ERR_CONF_VALUE", d, `duplicate engine ${quoteValue(name)}`);
+      const e = newEngine(name, d);
+      readBlock(d.children ?? [], TRANSCODE_ENGINE_PLACE, ENGINE_RULES, e, ctx);
+      t.engines.push(e);
+    },
+  },
+};
+
+interface IngestDraft {
+  name: string;
+  enabled: boolean;
+  input: { type: "file" | "stream"; url: string };
+  ffmpeg: string;
+  engines: EngineDraft[];
+  where: string;
+}
+
+const INGEST_INPUT_RULES: BlockRules<IngestDraft["input"]> = {
+  type: { read: (d, i) => (i.type = readChoice(d, ["file", "stream"] as const)) },
+  url: { read: (d, i) => (i.url = readString(d, "a file path or URL ffmpeg can read")) },
+};
+
+const INGEST_RULES: BlockRules<IngestDraft> = {
+  enabled: { read: (d, g, ctx) => (g.enabled = readFlag(d, ctx, false)) },
+  ffmpeg: { read: (d, g) => (g.ffmpeg = readString(d, "the ffmpeg binary")) },
+  input: { read: (d, g, ctx) => readBlock(d.children ?? [], INGEST_INPUT_PLACE, INGEST_INPUT_RULES, g.input, ctx) },
+  // SRS's ingest engines have no names; several are allowed.
+  engine: {
+    repeat: "each",
+    read: (d, g, ctx) => {
+      const e = newEngine(d.args[0] ?? `${g.engines.length}`, d);
+      readBlock(d.children ?? [], INGEST_ENGINE_PLACE, ENGINE_RULES, e, ctx);
+      g.engines.push(e);
+    },
+  },
+};
+
+// ---------------------------------------------------------------------------------------
 // http_server { }
 
 const HTTP_SERVER_DEFAULTS: Readonly<HttpServerConfig> = Object.freeze({
@@ -665,6 +932,11 @@ interface VhostDraft {
   hls: Partial<HlsConfig>;
   httpRemux: Partial<HttpRemuxConfig>;
   httpHooks: Partial<HttpHooksConfig>;
+  forward: Partial<ForwardConfig>;
+  cluster: Partial<ClusterConfig>;
+  dvr: Partial<DvrConfig>;
+  transcodes: TranscodeDraft[];
+  ingests: IngestDraft[];
 }
 
 /**
@@ -785,6 +1057,46 @@ const VHOST_RULES: BlockRules<VhostDraft> = {
   http_remux: {
     read: (d, vhost, ctx) => readBlock(d.children ?? [], VHOST_HTTP_REMUX_PLACE, HTTP_REMUX_RULES, vhost.httpRemux, ctx),
   },
+  // `forward HOST:PORT ...;` is SRS's older form of forward { enabled on; destination ...; }.
+  // forward, cluster, dvr, transcode and ingest are read and checked; they run with issue 9.
+  forward: {
+    pending: true,
+    read: (d, vhost, ctx) => {
+      if (d.children === undefined) {
+        vhost.forward = { enabled: true, destination: readEndpoints(d) };
+        ctx.warn(d, `vhost-level "forward ${d.args.join(" ")};" is SRS's older form; read as "forward { enabled on; destination ${d.args.join(" ")}; }"`, "notice", "legacy:vhost.forward");
+      } else {
+        readBlock(d.children, VHOST_FORWARD_PLACE, FORWARD_RULES, vhost.forward, ctx);
+      }
+    },
+  },
+  cluster: { pending: true, read: (d, vhost, ctx) => readBlock(d.children ?? [], VHOST_CLUSTER_PLACE, CLUSTER_RULES, vhost.cluster, ctx) },
+  dvr: { pending: true, read: (d, vhost, ctx) => readBlock(d.children ?? [], VHOST_DVR_PLACE, DVR_RULES, vhost.dvr, ctx) },
+  transcode: {
+    pending: true,
+    repeat: "each",
+    read: (d, vhost, ctx) => {
+      const scope = d.args[0] ?? "";
+      if (d.args.length > 1 || scope.split("/").length > 2 || scope.startsWith("/") || scope.endsWith("/")) {
+        throw new ConfError("ERR_CONF_VALUE", d, `invalid scope for "transcode": expected nothing, APP or APP/STREAM`);
+      }
+      const t: TranscodeDraft = { scope, enabled: false, ffmpeg: SRS_FFMPEG, engines: [], where: `${d.file}:${d.line}` };
+      readBlock(d.children ?? [], VHOST_TRANSCODE_PLACE, TRANSCODE_RULES, t, ctx);
+      vhost.transcodes.push(t);
+    },
+  },
+  ingest: {
+    pending: true,
+    repeat: "each",
+    read: (d, vhost, ctx) => {
+      const name = oneArg(d, "an ingest name, e.g. ingest livestream { ... }");
+      if (vhost.ingests.some((g) => g.name === name)) throw new ConfError("ERR_CONF_VALUE", d, `duplicate ingest ${quoteValue(name)} in vhost ${quoteValue(vhost.name)}`);
+      const g: IngestDraft = { name, enabled: false, input: { type: "file", url: "" }, ffmpeg: SRS_FFMPEG, engines: [], where: `${d.file}:${d.line}` };
+      readBlock(d.children ?? [], VHOST_INGEST_PLACE, INGEST_RULES, g, ctx);
+      if (g.enabled && g.input.url === "") throw new ConfError("ERR_CONF_VALUE", d, `ingest ${quoteValue(name)} is enabled without input { url; }`);
+      vhost.ingests.push(g);
+    },
+  },
   ...VHOST_LEGACY_PLAY_RULES,
   ...VHOST_LEGACY_PUBLISH_RULES,
 };
@@ -805,6 +1117,7 @@ interface RootDraft {
   pithyPrintMs: number;
   utcTime: boolean;
   logFormat: "text" | "json";
+  ffLogDir: string;
   vhosts: Map<string, VhostDraft>;
   httpServer: Partial<HttpServerConfig>;
   httpApi: HttpApiDraft;
@@ -837,6 +1150,7 @@ const ROOT_RULES: BlockRules<RootDraft> = {
   srs_log_level: { read: (d, root) => (root.logLevel = readChoice(d, LOG_LEVELS)) },
   srs_log_file: { read: (d, root) => (root.logFile = readString(d, "a file path")) },
   srs_log_format: { read: (d, root) => (root.logFormat = readChoice(d, ["text", "json"] as const)) },
+  ff_log_dir: { pending: true, read: (d, root) => (root.ffLogDir = readString(d, "a directory, or /dev/null")) },
   // SRS has no lower bound; below 100 ms the status lines would flood the log.
   pithy_print_ms: { read: (d, root) => (root.pithyPrintMs = readInteger(d, 100)) },
   utc_time: { read: (d, root, ctx) => (root.utcTime = readFlag(d, ctx, false)) },
@@ -876,6 +1190,11 @@ const ROOT_RULES: BlockRules<RootDraft> = {
         hls: {},
         httpRemux: {},
         httpHooks: {},
+        forward: {},
+        cluster: {},
+        dvr: {},
+        transcodes: [],
+        ingests: [],
       };
       root.vhosts.set(name, vhost);
       readBlock(d.children ?? [], VHOST_PLACE, VHOST_RULES, vhost, ctx);
@@ -892,6 +1211,14 @@ const VHOST_REFER_PLACE = childPlace(VHOST_PLACE, "refer");
 const VHOST_SECURITY_PLACE = childPlace(VHOST_PLACE, "security");
 const VHOST_HLS_PLACE = childPlace(VHOST_PLACE, "hls");
 const VHOST_HTTP_HOOKS_PLACE = childPlace(VHOST_PLACE, "http_hooks");
+const VHOST_FORWARD_PLACE = childPlace(VHOST_PLACE, "forward");
+const VHOST_CLUSTER_PLACE = childPlace(VHOST_PLACE, "cluster");
+const VHOST_DVR_PLACE = childPlace(VHOST_PLACE, "dvr");
+const VHOST_TRANSCODE_PLACE = childPlace(VHOST_PLACE, "transcode");
+const TRANSCODE_ENGINE_PLACE = childPlace(VHOST_TRANSCODE_PLACE, "engine");
+const VHOST_INGEST_PLACE = childPlace(VHOST_PLACE, "ingest");
+const INGEST_INPUT_PLACE = childPlace(VHOST_INGEST_PLACE, "input");
+const INGEST_ENGINE_PLACE = childPlace(VHOST_INGEST_PLACE, "engine");
 const HTTP_API_PLACE = childPlace(ROOT_PLACE, "http_api");
 const HTTP_API_AUTH_PLACE = childPlace(HTTP_API_PLACE, "auth");
 const HTTP_API_RAW_PLACE = childPlace(HTTP_API_PLACE, "raw_api");
@@ -915,6 +1242,7 @@ function buildConfig(tree: readonly Directive[], file: string): LoadResult {
     pithyPrintMs: 10000,
     utcTime: false,
     logFormat: "text",
+    ffLogDir: "./objs",
     vhosts: new Map(),
     httpServer: {},
     httpApi: { auth: {}, rawApi: {} },
@@ -938,6 +1266,11 @@ function buildConfig(tree: readonly Directive[], file: string): LoadResult {
       hls: { ...HLS_DEFAULTS },
       httpRemux: { ...HTTP_REMUX_DEFAULTS },
       httpHooks: copyHooks(HTTP_HOOKS_DEFAULTS),
+      forward: { enabled: false, destination: [] },
+      cluster: { mode: "local", origin: [], tokenTraverse: false },
+      dvr: { ...DVR_DEFAULTS, apply: [...DVR_DEFAULTS.apply] },
+      transcodes: [],
+      ingests: [],
     });
   }
   for (const draft of root.vhosts.values()) {
@@ -954,6 +1287,11 @@ function buildConfig(tree: readonly Directive[], file: string): LoadResult {
       hls: { ...HLS_DEFAULTS, ...draft.hls },
       httpRemux: { ...HTTP_REMUX_DEFAULTS, ...draft.httpRemux },
       httpHooks: copyHooks({ ...HTTP_HOOKS_DEFAULTS, ...draft.httpHooks }),
+      forward: { enabled: draft.forward.enabled ?? false, destination: [...(draft.forward.destination ?? [])] },
+      cluster: { mode: draft.cluster.mode ?? "local", origin: [...(draft.cluster.origin ?? [])], tokenTraverse: draft.cluster.tokenTraverse ?? false },
+      dvr: { ...DVR_DEFAULTS, ...draft.dvr, apply: [...(draft.dvr.apply ?? DVR_DEFAULTS.apply)] },
+      transcodes: draft.transcodes.map((t) => ({ ...t, engines: t.engines.map(copyEngine) })),
+      ingests: draft.ingests.map((g) => ({ ...g, input: { ...g.input }, engines: g.engines.map(copyEngine) })),
     });
   }
 
@@ -967,6 +1305,7 @@ function buildConfig(tree: readonly Directive[], file: string): LoadResult {
     log: { tank: root.logTank, level: root.logLevel, file: root.logFile, format: root.logFormat },
     pithyPrintMs: root.pithyPrintMs,
     utcTime: root.utcTime,
+    ffLogDir: root.ffLogDir,
     vhosts: new FrozenMap(vhosts),
     httpServer: {
       ...HTTP_SERVER_DEFAULTS,
@@ -987,6 +1326,11 @@ function buildConfig(tree: readonly Directive[], file: string): LoadResult {
     },
   };
   return { config: deepFreeze(config), warnings: ctx.warnings };
+}
+
+function copyEngine(e: EngineDraft): TranscodeEngine {
+  const pairs = (o: FfmpegOptions): FfmpegOptions => o.map(([k, v]): [string, string] => [k, v]);
+  return { ...e, vfilter: pairs(e.vfilter), vparams: pairs(e.vparams), aparams: pairs(e.aparams), perfile: pairs(e.perfile) };
 }
 
 function copyHooks(h: HttpHooksConfig): HttpHooksConfig {

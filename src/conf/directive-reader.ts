@@ -57,6 +57,11 @@ export interface DirectiveRule<T> {
    * later ones are ignored with a warning. "each": every one, in file order.
    */
   readonly repeat?: "first" | "each";
+  /**
+   * Read and checked, but the feature does not run yet: the user is also told it is not
+   * implemented (a feature lands by removing this flag).
+   */
+  readonly pending?: boolean;
   read(d: Directive, into: T, ctx: ConfigContext): void;
 }
 
@@ -102,6 +107,7 @@ export function readBlock<T>(
       }
       firstSeen.set(d.name, d);
     }
+    if (rule.pending) warnNotImplemented(d, entry, place, ctx);
     rule.read(d, into, ctx);
   }
 }

@@ -22,10 +22,23 @@ const NAMES: Readonly<Record<string, string>> = { vhosts: "vhost" };
 const FIELD_NAMES: Readonly<Record<string, string>> = { firstPktTimeout: "firstpkt_timeout" };
 
 /** Blocks whose directives (but `enabled`) carry a prefix: hls { hls_fragment; ... }. */
-const CHILD_PREFIX: Readonly<Record<string, string>> = { "vhosts.hls": "hls_" };
+const CHILD_PREFIX: Readonly<Record<string, string>> = { "vhosts.hls": "hls_", "vhosts.dvr": "dvr_" };
+/** Fields that keep their own name inside a prefixed block. */
+const UNPREFIXED = new Set(["enabled", "timeJitter"]);
+
+/** Arrays of blocks printed as repeated `directive ARG { }`: the item field that is the argument. */
+const BLOCK_LISTS: Readonly<Record<string, { directive: string; arg: string }>> = {
+  "vhosts.transcodes": { directive: "transcode", arg: "scope" },
+  "vhosts.ingests": { directive: "ingest", arg: "name" },
+  "vhosts.transcodes.engines": { directive: "engine", arg: "name" },
+  "vhosts.ingests.engines": { directive: "engine", arg: "name" },
+};
+
+/** ffmpeg option blocks: arrays of [name, value] pairs printed as `name { k v; ... }`. */
+const OPTION_BLOCKS = new Set(["vfilter", "vparams", "aparams", "perfile"]);
 
 /** Fields not printed: where the config came from, and a Map entry's own name. */
-const SKIP = new Set(["file", "vhosts.name"]);
+const SKIP = new Set(["file", "vhosts.name", "vhosts.transcodes.where", "vhosts.ingests.where", "vhosts.transcodes.engines.where", "vhosts.ingests.engines.where"]);
 
 /** Arrays whose items are objects with a custom one-line form. */
 const ITEM_RENDERERS: Readonly<Record<string, (item: unknown) => string>> = {
@@ -60,12 +73,29 @@ function renderField(key: string, value: unknown, pathKey: string, depth: number
   if (value === undefined || value === null || SKIP.has(pathKey)) return;
   const ind = INDENT.repeat(depth);
   const parent = pathKey.slice(0, pathKey.lastIndexOf("."));
-  const prefix = key === "enabled" ? "" : (CHILD_PREFIX[parent] ?? "");
+  const prefix = UNPREFIXED.has(key) ? "" : (CHILD_PREFIX[parent] ?? "");
   const name = NAMES[pathKey] ?? FIELD_NAMES[key] ?? `${prefix}${snake(key)}`;
 
   const single = word(value);
   if (single !== undefined) {
     out.push(`${ind}${pad(name, depth)}${single};`);
+    return;
+  }
+  if (Array.isArray(value) && BLOCK_LISTS[pathKey]) {
+    const { directive, arg } = BLOCK_LISTS[pathKey]!;
+    if (value.length === 0) out.push(`${ind}# ${directive}: none`);
+    for (const item of value as Record<string, unknown>[]) {
+      const a = String(item[arg] ?? "");
+      const rest = Object.fromEntries(Object.entries(item).filter(([k]) => k !== arg));
+      renderBlock(directive, a === "" ? undefined : (word(a) ?? a), rest, pathKey, depth, out);
+    }
+    return;
+  }
+  if (Array.isArray(value) && OPTION_BLOCKS.has(key)) {
+    if (value.length === 0) return;
+    out.push(`${ind}${name} {`);
+    for (const [k, v] of value as [string, string][]) out.push(`${ind}${INDENT}${k}${v === "" ? "" : ` ${word(v) ?? v}`};`);
+    out.push(`${ind}}`);
     return;
   }
   if (Array.isArray(value)) {

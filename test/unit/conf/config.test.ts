@@ -45,6 +45,19 @@ const VHOST_OPTION_DEFAULTS = {
   },
   httpRemux: { enabled: false, mount: "[vhost]/[app]/[stream].flv", hasAudio: true, hasVideo: true },
   httpHooks: { enabled: false, timeout: 30, onConnect: [], onClose: [], onPublish: [], onUnpublish: [], onPlay: [], onStop: [], onDvr: [], onHls: [] },
+  forward: { enabled: false, destination: [] },
+  cluster: { mode: "local", origin: [], tokenTraverse: false },
+  dvr: {
+    enabled: false,
+    apply: ["all"],
+    plan: "session",
+    path: "./objs/nginx/html/[app]/[stream].[timestamp].flv",
+    duration: 30,
+    waitKeyframe: true,
+    timeJitter: "full",
+  },
+  transcodes: [],
+  ingests: [],
 };
 const ACCESS_DEFAULTS = {
   refer: { enabled: false, all: [], publish: [], play: [] },
@@ -364,6 +377,7 @@ describe("SRS's older spellings", () => {
       `conf/x.conf:3:3: "atc" is SRS's older form of "play.atc", which is not implemented yet; ignored`,
       `conf/x.conf:4:3: vhost-level "refer" is SRS's older form; read as "refer { enabled on; all a.com; }"`,
       `conf/x.conf:5:3: "forward" is not implemented yet; ignored`,
+      `conf/x.conf:5:3: vhost-level "forward 127.0.0.1:1936;" is SRS's older form; read as "forward { enabled on; destination 127.0.0.1:1936; }"`,
       `conf/x.conf:6:3: "mr" is SRS's older form of "publish.mr", which is not implemented yet; ignored`,
     ]);
   });
@@ -435,7 +449,8 @@ describe("fixtures in SRS's style", () => {
     expect(old).toMatchObject({ enabled: true, chunkSize: 128 });
     expect(old?.play).toMatchObject({ gopCache: false, mwMsgs: 4 });
     expect(old?.refer).toEqual({ enabled: true, all: ["github.com", "github.io"], publish: [], play: [] });
-    expect(warnings.filter((w) => w.level === "notice")).toHaveLength(5);
+    // Five older play/refer spellings and `forward HOST:PORT;`.
+    expect(warnings.filter((w) => w.level === "notice")).toHaveLength(6);
     expect(messages(warnings.filter((w) => w.level === "warn"))).toEqual([
       `${fixture("legacy-srs1.conf")}:9:1: "pithy_print" was removed from SRS and has no effect; ignored`,
       `${fixture("legacy-srs1.conf")}:13:1: "http_stream" is SRS's older form of "http_server", which is not implemented yet; ignored`,
@@ -554,5 +569,57 @@ describe("http_hooks without enabled (SRS 1)", () => {
     expect(warnings.map((w) => [w.level, w.message])).toEqual([
       ["notice", `conf/x.conf:1:11: "http_hooks" without "enabled" is SRS's older form; read as "enabled on;" because it has URLs`],
     ]);
+  });
+});
+
+describe("forward, cluster, dvr, transcode, ingest (read now, run with issue 9)", () => {
+  const text = [
+    "ff_log_dir /dev/null;",
+    "vhost a {",
+    "  forward { enabled on; destination 127.0.0.1:19350 [::1]:1936; destination b.example.com; }",
+    "  cluster { mode remote; origin 127.0.0.1:19351 127.0.0.1:19352; token_traverse on; }",
+    "  dvr { enabled on; dvr_apply live/cam live/b; dvr_plan segment; dvr_path ./rec/[app]/[stream]-[timestamp].mp4; dvr_duration 10; dvr_wait_keyframe off; time_jitter zero; }",
+    "  transcode live/livestream { enabled on; ffmpeg ffmpeg; engine sd { enabled on; vcodec libx264; vbitrate 300; vwidth 320; vheight 240;",
+    "    vfilter { i ./logo.png; filter_complex 'overlay=10:10'; } acodec aac; abitrate 45; output rtmp://127.0.0.1:[port]/[app]?vhost=[vhost]/[stream]_[engine]; } }",
+    "  ingest cam { enabled on; input { type stream; url rtsp://cam/x; } ffmpeg /usr/bin/ffmpeg; engine { enabled off; output rtmp://127.0.0.1:[port]/live/cam; } }",
+    "}",
+  ].join("\n");
+
+  it("reads every field, and warns that the features do not run yet", () => {
+    const { config, warnings } = load(text);
+    const v = config.vhosts.get("a")!;
+    expect(config.ffLogDir).toBe("/dev/null");
+    expect(v.forward).toEqual({ enabled: true, destination: ["127.0.0.1:19350", "[::1]:1936", "b.example.com"] });
+    expect(v.cluster).toEqual({ mode: "remote", origin: ["127.0.0.1:19351", "127.0.0.1:19352"], tokenTraverse: true });
+    expect(v.dvr).toEqual({ enabled: true, apply: ["live/cam", "live/b"], plan: "segment", path: "./rec/[app]/[stream]-[timestamp].mp4", duration: 10, waitKeyframe: false, timeJitter: "zero" });
+    expect(v.transcodes).toHaveLength(1);
+    const t = v.transcodes[0]!;
+    expect(t).toMatchObject({ scope: "live/livestream", enabled: true, ffmpeg: "ffmpeg" });
+    expect(t.engines[0]).toMatchObject({ name: "sd", enabled: true, vcodec: "libx264", vbitrate: 300, vwidth: 320, vheight: 240, acodec: "aac", abitrate: 45 });
+    expect(t.engines[0]!.vfilter).toEqual([["i", "./logo.png"], ["filter_complex", "overlay=10:10"]]);
+    expect(v.ingests[0]).toMatchObject({ name: "cam", enabled: true, input: { type: "stream", url: "rtsp://cam/x" }, ffmpeg: "/usr/bin/ffmpeg" });
+    expect(messages(warnings)).toEqual([
+      `conf/x.conf:1:1: "ff_log_dir" is not implemented yet; ignored`,
+      `conf/x.conf:3:3: "forward" is not implemented yet; ignored`,
+      `conf/x.conf:4:3: "cluster" is not implemented yet; ignored`,
+      `conf/x.conf:5:3: "dvr" is not implemented yet; ignored`,
+      `conf/x.conf:6:3: "transcode" is not implemented yet; ignored`,
+      `conf/x.conf:8:3: "ingest" is not implemented yet; ignored`,
+    ]);
+  });
+
+  it("refuses bad values, saying where", () => {
+    for (const [body, what] of [
+      ["forward { destination rtmp://x/live; }", /expected HOST\[:PORT\]/],
+      ["forward { destination 1.2.3.4:99999; }", /expected HOST\[:PORT\]/],
+      ["cluster { mode edge; }", /mode/],
+      ["dvr { dvr_path ./x.avi; }", /ending in \.flv or \.mp4/],
+      ["transcode a/b/c { }", /APP or APP\/STREAM/],
+      ["transcode { engine { } }", /missing value for "engine"/],
+      ["ingest x { enabled on; }", /without input \{ url; \}/],
+      ["ingest x { input { type tcp; } }", /type/],
+    ] as const) {
+      expect(() => load(`vhost a { ${body} }`), body).toThrow(what);
+    }
   });
 });
