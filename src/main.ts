@@ -11,6 +11,9 @@ import { RtmpServer } from "./app/rtmp-server.js";
 import { HttpService } from "./http/http-service.js";
 import { StreamRoutes } from "./app/http-routes.js";
 import { Statistics } from "./app/statistics.js";
+import { hookMetrics } from "./core/metrics.js";
+import { ExporterService, MetricsCollector, metricsHandler, serverMetricsSources } from "./app/metrics-service.js";
+import { ApiService } from "./app/http-api.js";
 import { writePidFile, removePidFile } from "./app/pid-file.js";
 import { DAEMON_CHILD_ARG, daemonize, notifyDaemonParent } from "./app/daemon.js";
 import { printConfig } from "./conf/print-config.js";
@@ -137,16 +140,33 @@ export async function main(argv: string[]): Promise<number> {
   if (files.soft >= 0 && files.soft < config.maxConnections + 64) {
     log.warn(0, `open-files limit ${files.soft} is below max_connections ${config.maxConnections}: raise it (ulimit -n, LimitNOFILE)`);
   }
-  const server = new RtmpServer(config);
+  const server = new RtmpServer(config, undefined, (event, seconds, outcome) => hookMetrics.observe(event, seconds, outcome));
   const routes = new StreamRoutes(server);
-  const stats = new Statistics({ rtmp: server, flvClients: () => routes.clients, flvClosedBytes: () => routes.closedBytes }, () => server.currentConfig);
+  const stats = new Statistics({ rtmp: server, flvClients: () => routes.clients, flvClosedBytes: () => routes.closedBytes, flvClientsTotal: () => routes.clientsTotal }, () => server.currentConfig);
   stats.start();
-  const http = new HttpService((s) => routes.mount(s));
+  // Prometheus /metrics: SRS's exporter metrics and Sluice's (docs/metrics.md), on exporter.listen.
+  const metrics = new MetricsCollector(serverMetricsSources(stats, server, routes, () => server.currentConfig));
+  metrics.start();
+  // SRS's exporter port serves the API too; the API port answers /metrics (when the exporter is on).
+  const exporter = new ExporterService({ mount: (s) => s.use(api.routes) });
+  // rpc=reload: the same reload as SIGHUP, by its handler below (after the API's answer;
+  // an emit, not a kill, so that a request before the handler exists does nothing).
+  const api = new ApiService(stats, () => setImmediate(() => process.emit("SIGHUP", "SIGHUP")), {
+    mount: (s) => s.use(metricsHandler({ enabled: () => server.currentConfig.exporter.enabled })),
+  });
+  const http = new HttpService((s) => {
+    routes.mount(s);
+    api.mount(s); // the API's paths, when it shares http_server's port
+  });
   try {
     await server.start();
     await http.start(config.httpServer);
+    await exporter.start(config.exporter);
+    await api.start(config.httpApi, config.httpServer);
   } catch (err) {
     http.stop();
+    exporter.stop();
+    api.stop();
     log.error(0, `${errorCode(err) ?? "ERR"} ${err instanceof Error ? err.message : String(err)}`);
     removePidFile(config.pid);
     await notifyDaemonParent({ sluice: "failed", reason: err instanceof Error ? err.message : String(err) });
@@ -163,6 +183,9 @@ export async function main(argv: string[]): Promise<number> {
       routes.closeAll();
       stats.stop();
       http.stop();
+      exporter.stop();
+      metrics.stop();
+      api.stop();
       void server.stop().then(() => {
         removePidFile(config.pid);
         log.trace(0, "stopped");
@@ -186,6 +209,8 @@ export async function main(argv: string[]): Promise<number> {
       void server
         .reload(next)
         .then(() => http.reload(next.httpServer))
+        .then(() => exporter.reload(next.exporter))
+        .then(() => api.reload(next.httpApi, next.httpServer))
         .then(() => log.trace(0, "reload: done"));
     });
     process.on("SIGTERM", () => graceful("SIGTERM"));

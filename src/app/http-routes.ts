@@ -86,8 +86,9 @@ function vendorFiles(): Map<string, string> {
 
 export class StreamRoutes {
   readonly clients = new Set<FlvClient>();
-  /** Bytes sent to players that have left. */
+  /** Bytes sent to players that have left, and players ever attached. */
   closedBytes = 0;
+  clientsTotal = 0;
   private lastRefusedLog = 0;
   private readonly www = path.join(packageRoot(), "www");
   private readonly vendor = vendorFiles();
@@ -330,6 +331,7 @@ export class StreamRoutes {
     const client: FlvClient = { id, kind, ...info, match, source: s, player, startedAt: Date.now(), close };
     if (s.tcUrl === "") s.tcUrl = `rtmp://${vhost.name}/${s.app}`;
     this.clients.add(client);
+    this.clientsTotal++;
     log.trace(client.id, `${kind} ${ip} play ${s.key}`);
     s.addConsumer(player);
     return client;

@@ -115,6 +115,8 @@ export class RtmpConnection implements RtmpServerSessionHandler {
   /** Stream ids whose publish or play waits for a hook. */
   private readonly pending = new Set<number>();
   private closed = false;
+  /** The connection ended with an error (metrics). */
+  closedWithError = false;
   /** The client as the hooks see it, once connected. */
   private hookClient: HookClient | undefined;
 
@@ -338,6 +340,7 @@ export class RtmpConnection implements RtmpServerSessionHandler {
 
   onClose(session: RtmpServerSession, err: SluiceError | undefined): void {
     this.closed = true;
+    this.closedWithError = err !== undefined;
     for (const id of [...this.publishing.keys(), ...this.playing.keys()]) this.onStreamClosed(session, id);
     if (this.hookClient) this.ctx.hooks.close(this.hookClient, session.bytesOut, session.bytesIn);
     const secs = ((performance.now() - session.startedAt) / 1000).toFixed(1);

@@ -46,6 +46,9 @@ export class RtmpServer implements ConnectionContext, PithySubject {
   private sweepTimer: NodeJS.Timeout | undefined;
   private refusedSinceLog = 0;
   private lastRefusedLog = 0;
+  /** Connections accepted, and those that ended with an error, since start (metrics). */
+  acceptedTotal = 0;
+  erroredTotal = 0;
   /** Bytes of connections already closed, for the pithy print's totals. */
   private closedBytesIn = 0;
   private closedBytesOut = 0;
@@ -193,6 +196,7 @@ export class RtmpServer implements ConnectionContext, PithySubject {
   }
 
   onConnectionClosed(conn: RtmpConnection): void {
+    if (conn.closedWithError) this.erroredTotal++;
     const session = this.live.get(conn);
     if (session) {
       this.closedBytesIn += session.bytesIn;
@@ -207,6 +211,7 @@ export class RtmpServer implements ConnectionContext, PithySubject {
       this.logRefused(socket);
       return;
     }
+    this.acceptedTotal++;
     const conn = new RtmpConnection(this);
     const session = new RtmpServerSession(socket, conn, {
       ...defaultSessionOptions,

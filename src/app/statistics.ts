@@ -83,6 +83,8 @@ export interface StatisticsSources {
   /** HTTP-FLV and WS-FLV players now connected, and the bytes sent to those gone. */
   flvClients(): Iterable<FlvClient>;
   flvClosedBytes(): number;
+  /** HTTP-FLV and WS-FLV players ever attached. */
+  flvClientsTotal(): number;
 }
 
 const SAMPLE_MS = 5000;
@@ -131,9 +133,14 @@ export class Statistics {
   readonly serverId = PROCESS_IDS.serverId;
   readonly serviceId = PROCESS_IDS.serviceId;
   readonly startedAt = Date.now();
-  /** Clients ever seen and clients that ended with an error (metrics). */
-  clientsTotal = 0;
-  clientErrors = 0;
+  /** Clients ever seen (RTMP connections, HTTP-FLV and WS-FLV players), for the metrics. */
+  get clientsTotal(): number {
+    return this.from.rtmp.acceptedTotal + this.from.flvClientsTotal();
+  }
+  /** RTMP connections that ended with an error (a protocol or socket error, a timeout). */
+  get clientErrors(): number {
+    return this.from.rtmp.erroredTotal;
+  }
 
   private readonly vhostIds = new Map<string, string>();
   private readonly kbps = new KbpsTracker();

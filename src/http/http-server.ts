@@ -41,6 +41,14 @@ function key(a: ListenAddress): string {
   return `${a.host}|${a.port}`;
 }
 
+function notFound(res: HttpResponse): void {
+  res.cork(() => {
+    res.writeStatus("404 Not Found");
+    res.writeHeader("Content-Type", "text/plain; charset=utf-8");
+    res.end("Not Found");
+  });
+}
+
 export class HttpServer {
   readonly app: TemplatedApp;
   private readonly sockets = new Map<string, us_listen_socket>();
@@ -48,15 +56,23 @@ export class HttpServer {
   private closed = false;
   private readonly chain: ChainHandler[] = [];
 
-  constructor(options: HttpOptions) {
+  /**
+   * @param features.static false for a server of routes only (the HTTP API's own port):
+   *   no static files and no built-in OPTIONS answer (its chain handlers answer OPTIONS);
+   *   what no handler takes gets 404. Default true.
+   */
+  constructor(options: HttpOptions, features: { static?: boolean } = {}) {
     this.options = { ...options };
     this.app = uWS.App();
-    this.app.options("/*", (res, req) => answerOptions(res, req.getHeader("access-control-request-headers"), this.options));
-    const files = staticFileHandler(() => this.options);
+    const serveFiles = features.static !== false;
+    if (serveFiles) {
+      this.app.options("/*", (res, req) => answerOptions(res, req.getHeader("access-control-request-headers"), this.options));
+    }
+    const fallback = serveFiles ? staticFileHandler(() => this.options) : notFound;
     const chain = this.chain;
     this.app.any("/*", (res, req) => {
       for (let i = 0; i < chain.length; i++) if (chain[i]!(res, req)) return;
-      files(res, req);
+      fallback(res, req);
     });
   }
 
