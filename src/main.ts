@@ -140,6 +140,12 @@ export async function main(argv: string[]): Promise<number> {
   if (files.soft >= 0 && files.soft < config.maxConnections + 64) {
     log.warn(0, `open-files limit ${files.soft} is below max_connections ${config.maxConnections}: raise it (ulimit -n, LimitNOFILE)`);
   }
+  // SIGQUIT stops at once, during start-up too: it needs nothing but the pid file.
+  process.on("SIGQUIT", () => {
+    log.trace(0, "SIGQUIT: fast stop");
+    removePidFile(config.pid);
+    process.exit(0);
+  });
   const server = new RtmpServer(config, undefined, (event, seconds, outcome) => hookMetrics.observe(event, seconds, outcome));
   const routes = new StreamRoutes(server);
   const stats = new Statistics({ rtmp: server, flvClients: () => routes.clients, flvClosedBytes: () => routes.closedBytes, flvClientsTotal: () => routes.clientsTotal }, () => server.currentConfig);
@@ -215,10 +221,5 @@ export async function main(argv: string[]): Promise<number> {
     });
     process.on("SIGTERM", () => graceful("SIGTERM"));
     process.on("SIGINT", () => graceful("SIGINT"));
-    process.on("SIGQUIT", () => {
-      log.trace(0, "SIGQUIT: fast stop");
-      removePidFile(config.pid);
-      process.exit(0);
-    });
   });
 }

@@ -5,8 +5,8 @@
  *      its hls_path;
  *   2. HTTP-FLV: a URL that an `http_remux` mount names, for a stream being published
  *      (otherwise the URL falls through to the static files, as SRS);
- *   3. /players/: the player page (www/players) and its scripts, hls.js and mpegts.js, from
- *      the installed packages (no CDN);
+ *   3. the pages of www/: /players/ (the player page, with its scripts hls.js and mpegts.js
+ *      from the installed packages, no CDN) and /console/ (the web console);
  *   4. static files of http_server's dir (HttpServer's own fallback).
  *
  * WebSocket-FLV answers an upgrade on any path an `http_remux` mount names.
@@ -52,6 +52,9 @@ export interface FlvClient {
 }
 
 const require = createRequire(import.meta.url);
+
+/** The directories of www/ served at /NAME/: the player page and the web console. */
+const WWW_PAGES: ReadonlySet<string> = new Set(["players", "console"]);
 
 /** What a player's request said, for the API and hooks. */
 interface RequestInfo {
@@ -99,7 +102,7 @@ export class StreamRoutes {
   mount(http: HttpServer): void {
     http.use((res, req) => this.serveHls(http, res, req));
     http.use((res, req) => this.serveHttpFlv(http, res, req));
-    http.use((res, req) => this.servePlayers(http, res, req));
+    http.use((res, req) => this.servePages(http, res, req));
     this.mountWebSocket(http);
   }
 
@@ -117,14 +120,20 @@ export class StreamRoutes {
     return true;
   }
 
-  private servePlayers(http: HttpServer, res: HttpResponse, req: HttpRequest): boolean {
+  /**
+   * The pages of www/ (WWW_PAGES): /NAME/... from www/NAME/, /NAME redirected to /NAME/
+   * (query kept), and /players/vendor/* from node_modules.
+   */
+  private servePages(http: HttpServer, res: HttpResponse, req: HttpRequest): boolean {
     const url = req.getUrl();
-    if (url === "/players") {
-      res.cork(() => res.writeStatus("301 Moved Permanently").writeHeader("Location", "/players/").end());
+    const name = url.split("/", 2)[1]!;
+    if (!WWW_PAGES.has(name)) return false;
+    if (url.length === name.length + 1) {
+      const location = `/${name}/${queryOf(req)}`;
+      res.cork(() => res.writeStatus("301 Moved Permanently").writeHeader("Location", location).end());
       return true;
     }
-    if (!url.startsWith("/players/")) return false;
-    if (url.startsWith("/players/vendor/")) {
+    if (name === "players" && url.startsWith("/players/vendor/")) {
       const file = this.vendor.get(url.slice("/players/vendor/".length));
       if (file === undefined) return false;
       serveStatic(res, req, { ...http.current, dir: path.dirname(file) }, `/${path.basename(file)}`);
@@ -334,6 +343,7 @@ export class StreamRoutes {
     this.clientsTotal++;
     log.trace(client.id, `${kind} ${ip} play ${s.key}`);
     s.addConsumer(player);
+    this.server.playStarted(s, vhost);
     return client;
   }
 
@@ -342,6 +352,7 @@ export class StreamRoutes {
     this.closedBytes += client.player.bytesOut;
     client.source.removeConsumer(client.player);
     this.server.hooks.stop(this.hookClient(client.id, client, client.match), { stream: client.match.stream, param: client.param });
+    this.server.playStopped(client.source, client.match.vhost.name);
     this.server.registry.release(client.source);
     const secs = ((Date.now() - client.startedAt) / 1000).toFixed(1);
     log.trace(client.id, `${client.kind} ${client.ip} stopped ${client.source.key} after ${secs}s, out ${client.player.bytesOut} B, ${client.player.drops} drops`);

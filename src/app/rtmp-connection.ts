@@ -19,7 +19,8 @@ import type { Source, SourcePlayConfig } from "../stream/source.js";
 import type { StreamRegistry } from "../stream/stream-registry.js";
 import { checkAccess } from "./access.js";
 import type { HookDecision } from "./http-hooks.js";
-import type { HookClient, HookStream, StreamHooks } from "./stream-hooks.js";
+import type { HookClient, StreamHooks } from "./stream-hooks.js";
+import type { PublishContext } from "./stream-observer.js";
 import { parseStreamRequest } from "./stream-url.js";
 
 /** What a connection needs from the server around it. */
@@ -29,13 +30,13 @@ export interface ConnectionContext {
   resolveVhost(name: string): VhostConfig | undefined;
   /** Called once when the connection is over. */
   onConnectionClosed(conn: RtmpConnection): void;
-  /**
-   * A publish started on `source`: outputs that follow publishes (HLS) attach; `close` ends
-   * the publisher; `hook` names it for the hooks those outputs send (on_hls).
-   */
-  published(source: Source, vhost: VhostConfig, close: (reason: string) => void, hook?: { client: HookClient; stream: HookStream }): void;
+  /** A publish started on `source`: outputs that follow publishes (HLS, DVR, forward...) attach. */
+  published(source: Source, vhost: VhostConfig, ctx: PublishContext): void;
   /** The publisher of `source` left, after the Source was told. */
   unpublished(source: Source, vhost: string): void;
+  /** A player started on `source` (an edge may start pulling it), and left. */
+  playStarted(source: Source, vhost: VhostConfig): void;
+  playStopped(source: Source, vhost: string): void;
   /** http_hooks of every vhost. */
   readonly hooks: StreamHooks;
 }
@@ -225,15 +226,14 @@ export class RtmpConnection implements RtmpServerSessionHandler {
     this.publishing.set(req.streamId, { source, unwrapper: new TimestampUnwrapper(), name: stream, param, hook });
     log.trace(session.id, `rtmp ${session.peer} publish ${source.key} type=${req.type}`);
     session.acceptPublish(req.streamId);
-    this.ctx.published(
-      source,
-      vhost,
-      (reason) => {
+    this.ctx.published(source, vhost, {
+      close: (reason) => {
         log.warn(session.id, `rtmp ${session.peer} publish ${source.key} closed: ${reason}`);
         session.close(undefined);
       },
-      { client: hook, stream: { stream, param } },
-    );
+      client: hook,
+      stream: { stream, param },
+    });
   }
 
   onMedia(session: RtmpServerSession, streamId: number, type: number, timestamp: number, payload: Buffer): void {
@@ -301,6 +301,7 @@ export class RtmpConnection implements RtmpServerSessionHandler {
       `rtmp ${session.peer} play ${source.key}${source.publisher ? "" : " (waiting for a publisher)"}`,
     );
     source.addConsumer(player);
+    this.ctx.playStarted(source, vhost);
   }
 
   onPause(session: RtmpServerSession, streamId: number, paused: boolean): void {
@@ -334,6 +335,7 @@ export class RtmpConnection implements RtmpServerSessionHandler {
       this.playing.delete(streamId);
       play.source.removeConsumer(play.player);
       this.ctx.hooks.stop(play.hook, { stream: play.name, param: play.param });
+      this.ctx.playStopped(play.source, play.hook.vhost.name);
       this.ctx.registry.release(play.source);
     }
   }

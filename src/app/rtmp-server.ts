@@ -13,7 +13,8 @@ import { StreamRegistry } from "../stream/stream-registry.js";
 import { HlsService } from "./hls-service.js";
 import { PROCESS_IDS } from "../core/ids.js";
 import { HttpHooks, type HookObserver } from "./http-hooks.js";
-import { StreamHooks, type HookClient, type HookStream } from "./stream-hooks.js";
+import { StreamHooks } from "./stream-hooks.js";
+import type { PublishContext, StreamObserver } from "./stream-observer.js";
 import type { HlsSegmentWritten } from "../outputs/hls/hls-stream.js";
 import { PithyPrint, type PithyClient, type PithySubject } from "./pithy-print.js";
 import { RtmpConnection, sourcePlayConfig, type ConnectionContext } from "./rtmp-connection.js";
@@ -40,6 +41,7 @@ export class RtmpServer implements ConnectionContext, PithySubject {
   readonly hls = new HlsService();
   /** http_hooks { } of every vhost; the HTTP-FLV routes and HLS use it too. */
   readonly hooks: StreamHooks;
+  private readonly observers: StreamObserver[] = [];
   /** Listeners by "host|port". */
   private readonly servers = new Map<string, net.Server>();
   private readonly live = new Map<RtmpConnection, RtmpServerSession>();
@@ -163,6 +165,7 @@ export class RtmpServer implements ConnectionContext, PithySubject {
       const v = next.vhosts.get(source.vhost);
       if (v) source.reconfigure(sourcePlayConfig(v));
     }
+    for (const o of this.observers) o.reload?.(next);
   }
 
   /** Stops accepting, closes every connection. */
@@ -173,6 +176,7 @@ export class RtmpServer implements ConnectionContext, PithySubject {
     for (const session of [...this.live.values()]) session.close(undefined);
     for (const s of this.registry.all()) s.dispose();
     this.hls.stop();
+    await Promise.all(this.observers.map((o) => o.stop?.()));
     await this.hls.settled();
   }
 
@@ -181,13 +185,31 @@ export class RtmpServer implements ConnectionContext, PithySubject {
     return this.config;
   }
 
-  published(source: Source, vhost: VhostConfig, close: (reason: string) => void, hook?: { client: HookClient; stream: HookStream }): void {
-    const onSegment = hook && vhost.httpHooks.enabled && vhost.httpHooks.onHls.length > 0 ? (seg: HlsSegmentWritten) => this.hooks.hls(hook.client, hook.stream, seg) : null;
-    this.hls.published(source, vhost, close, onSegment);
+  /** Adds an observer of publishes and plays (DVR, forward, transcode, edge). */
+  addObserver(o: StreamObserver): void {
+    this.observers.push(o);
+  }
+
+  published(source: Source, vhost: VhostConfig, ctx: PublishContext): void {
+    const onSegment =
+      vhost.httpHooks.enabled && vhost.httpHooks.onHls.length > 0 ? (seg: HlsSegmentWritten) => this.hooks.hls(ctx.client, ctx.stream, seg) : null;
+    this.hls.published(source, vhost, ctx.close, onSegment);
+    for (const o of this.observers) o.published?.(source, vhost, ctx);
   }
 
   unpublished(source: Source, vhost: string): void {
-    this.hls.unpublished(source, this.config.vhosts.get(vhost));
+    const v = this.config.vhosts.get(vhost);
+    this.hls.unpublished(source, v);
+    for (const o of this.observers) o.unpublished?.(source, v);
+  }
+
+  playStarted(source: Source, vhost: VhostConfig): void {
+    for (const o of this.observers) o.playStarted?.(source, vhost);
+  }
+
+  playStopped(source: Source, vhost: string): void {
+    const v = this.config.vhosts.get(vhost);
+    for (const o of this.observers) o.playStopped?.(source, v);
   }
 
   resolveVhost(name: string): VhostConfig | undefined {

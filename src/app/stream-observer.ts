@@ -1,0 +1,33 @@
+/**
+ * What follows streams besides their players: HLS, and with issue 9 DVR, forwarders,
+ * transcoders and edge pulls. The RtmpServer tells every registered observer when a
+ * publish starts and ends and when players come and go; each decides from the vhost's
+ * config whether it cares. Observers are added once at start (src/main.ts).
+ */
+import type { SluiceConfig, VhostConfig } from "../conf/config.js";
+import type { Source } from "../stream/source.js";
+import type { HookClient, HookStream } from "./stream-hooks.js";
+
+/** The publish an observer hears of. */
+export interface PublishContext {
+  /** Closes the publisher (e.g. hls_on_error disconnect), with a reason for the log. */
+  close(reason: string): void;
+  /** The publisher as the hooks name it, and its stream name and param. */
+  client: HookClient;
+  stream: HookStream;
+}
+
+export interface StreamObserver {
+  /** A publish started on `source` (after it was accepted). */
+  published?(source: Source, vhost: VhostConfig, ctx: PublishContext): void;
+  /** The publisher of `source` left (after the Source was told); `vhost` is undefined when a reload removed it. */
+  unpublished?(source: Source, vhost: VhostConfig | undefined): void;
+  /** A player (RTMP, HTTP-FLV, WS-FLV) started on `source`, which may have no publisher yet. */
+  playStarted?(source: Source, vhost: VhostConfig): void;
+  /** A player of `source` left. */
+  playStopped?(source: Source, vhost: VhostConfig | undefined): void;
+  /** A reload applied `config`. */
+  reload?(config: SluiceConfig): void;
+  /** The server stops: end children and connections; resolve when done. */
+  stop?(): Promise<void> | void;
+}
