@@ -82,7 +82,7 @@ export class PithyPrint {
       if (!publisher) continue;
       log.trace(
         publisher.id,
-        `pithy stream ${source.vhost}/${source.app}/${source.stream}: publisher ${publisher.id}, players ${source.consumerCount}, in ${kbps(bytesIn - before, elapsed)} kbps`,
+        `pithy stream ${source.vhost}/${source.app}/${source.stream}: publisher ${publisher.id}, players ${source.playerCount}, in ${kbps(bytesIn - before, elapsed)} kbps`,
       );
     }
     if (log.enabled("info")) {

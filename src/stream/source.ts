@@ -77,6 +77,13 @@ export class Source {
     return `${this.vhost}/${this.app}/${this.stream}`;
   }
 
+  /** Consumers that send to a peer (players); HLS, DVR and the like have no bytesOut. */
+  get playerCount(): number {
+    let n = 0;
+    for (const c of this.consumers) if (c.bytesOut !== undefined) n++;
+    return n;
+  }
+
   get consumerCount(): number {
     return this.consumers.length;
   }
