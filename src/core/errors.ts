@@ -31,6 +31,7 @@ export type ErrorCode =
   | "ERR_RTMP_SLOW_PLAYER"
   // MPEG-TS muxer
   | "ERR_TS_INPUT"
+  | "ERR_FLV_FORMAT"
   | "ERR_HLS_PATH"
   // server
   | "ERR_SERVER_LISTEN"
