@@ -31,7 +31,7 @@ function tsPackets(buf: Buffer): TsPacket[] {
     expect(p[0]).toBe(0x47);
     const afc = (p[3]! >> 4) & 3;
     let pos = 4;
-    let af = Buffer.alloc(0);
+    let af: Buffer = Buffer.alloc(0);
     if (afc & 2) {
       af = p.subarray(4, 5 + p[4]!);
       pos = 5 + p[4]!;

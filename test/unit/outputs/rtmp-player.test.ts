@@ -8,7 +8,7 @@ import type { RtmpServerSession } from "../../../src/protocol/rtmp/server-sessio
 class RecordingSocket extends Writable {
   batches: Buffer[][] = [];
   stalled = false;
-  destroyed = false;
+  override destroyed = false;
   override _writev(chunks: { chunk: Buffer }[], cb: () => void): void {
     this.batches.push(chunks.map((c) => c.chunk));
     if (!this.stalled) cb();
