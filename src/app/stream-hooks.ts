@@ -107,7 +107,20 @@ export class StreamHooks {
     );
   }
 
-  private urls(vhost: VhostConfig, key: "onConnect" | "onClose" | "onPublish" | "onUnpublish" | "onPlay" | "onStop" | "onHls"): readonly string[] | null {
+  /** on_dvr: a DVR file was completed and renamed to `file` (the publisher is the client). */
+  dvr(c: HookClient, s: HookStream, file: string): void {
+    const urls = this.urls(c.vhost, "onDvr");
+    if (!urls) return;
+    this.http.notify(
+      "on_dvr",
+      urls,
+      { ...this.common("on_dvr", c), tcUrl: c.tcUrl, stream: s.stream, param: s.param, cwd: process.cwd(), file, ...this.streamIds(c, s) },
+      this.timeout(c),
+      c.id,
+    );
+  }
+
+  private urls(vhost: VhostConfig, key: "onConnect" | "onClose" | "onPublish" | "onUnpublish" | "onPlay" | "onStop" | "onHls" | "onDvr"): readonly string[] | null {
     const h = vhost.httpHooks;
     return h.enabled && h[key].length > 0 ? h[key] : null;
   }
