@@ -81,6 +81,18 @@ export interface RtmpClientOptions {
   timeoutMs?: number;
   /** The Window Acknowledgement Size we ask of the server when it sets our peer bandwidth; default 2.5 MB. */
   windowAckSize?: number;
+  /**
+   * More properties of connect's command object (after the standard ones, which they may not
+   * replace). Forwarders and edges put their server id and hop list here (see
+   * outputs/forward/upstream-identity.ts), where the receiving server reads them.
+   */
+  connectProperties?: Amf0Object;
+  /**
+   * connect's optional user arguments, an object after the command object (RTMP spec
+   * 7.2.1.1). SRS's edges and forwarders send their identity there (srs_server, srs_pid,
+   * srs_id); default none.
+   */
+  connectArgs?: Amf0Object;
 }
 
 interface Pending {
@@ -229,7 +241,10 @@ export class RtmpClient extends EventEmitter<RtmpClientEvents> {
         objectEncoding: 0,
       };
       if (!this.opts.swfUrl) delete command["swfUrl"];
-      const result = await this.call(0, "connect", command);
+      for (const [k, v] of Object.entries(this.opts.connectProperties ?? {})) if (!Object.hasOwn(command, k)) command[k] = v;
+      const result = this.opts.connectArgs
+        ? await this.call(0, "connect", command, this.opts.connectArgs)
+        : await this.call(0, "connect", command);
       return (result[1] ?? {}) as Amf0Object;
     });
   }

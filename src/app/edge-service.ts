@@ -1,0 +1,245 @@
+/**
+ * cluster { mode remote; origin HOST:PORT ...; token_traverse; }: this server is an edge
+ * of its origins (SRS's SrsPlayEdge and SrsPublishEdge, docs/cluster.md).
+ *
+ * - Play: the first player of a stream that nobody publishes here starts one pull of it
+ *   from the origins (EdgeIngester), which publishes into the local Source; every other
+ *   player of the stream shares it. The pull stops EDGE_LINGER_MS after the last player
+ *   left (a player back within that time finds the stream running). Origins fail over in
+ *   list order; players stay connected through it.
+ * - Publish: a publish to the edge is pushed to the origins (an RtmpForwarder over the
+ *   origin list, with failover); players on the edge play it here. An origin that refuses
+ *   the publish (its on_publish hook, a name already taken) closes the edge's publisher.
+ * - token_traverse on: as SRS's check_edge_token_traverse_auth, each player is also
+ *   authorised by the origin: a connect to it carrying the player's tcUrl and param (its
+ *   token), so that the origin's on_connect hook decides; a refusal closes the player. The
+ *   pull itself always carries the param of a player, so the origin's on_play sees a token.
+ *
+ * Pulls and pushes name this server and the stream's path in their connect
+ * (upstream-identity.ts); a play whose path already holds this server (edges that are each
+ * other's origin) is refused as a dead loop.
+ */
+import type { SluiceConfig, VhostConfig } from "../conf/config.js";
+import { SluiceError, errorCode } from "../core/errors.js";
+import { nextClientId } from "../core/ids.js";
+import { log } from "../core/logger.js";
+import { EdgeIngester } from "../outputs/forward/edge-ingester.js";
+import { RtmpForwarder, upstreamUrl } from "../outputs/forward/rtmp-forwarder.js";
+import { connectIdentity, identityOf, loopReason } from "../outputs/forward/upstream-identity.js";
+import { RtmpClient } from "../protocol/rtmp/client-session.js";
+import type { Source } from "../stream/source.js";
+import type { StreamRegistry } from "../stream/stream-registry.js";
+import { FORWARD_QUEUE_BYTES, endpointLoop, upstreamVhost, type ConnectLookup } from "./forward-service.js";
+import { sourcePlayConfig } from "./rtmp-connection.js";
+import type { PlayContext, PublishContext, StreamObserver } from "./stream-observer.js";
+
+/** How long a pull outlives its last player. */
+export const EDGE_LINGER_MS = 10_000;
+
+function isEdge(vhost: VhostConfig | undefined): vhost is VhostConfig {
+  return vhost !== undefined && vhost.cluster.mode === "remote" && vhost.cluster.origin.length > 0;
+}
+
+interface Pull {
+  ingester: EdgeIngester;
+  vhost: string;
+  app: string;
+  stream: string;
+  linger: NodeJS.Timeout | undefined;
+}
+
+export class EdgeService implements StreamObserver {
+  /** Pulls by stream key (vhost/app/stream): the Source object may be replaced while one waits. */
+  private readonly pulls = new Map<string, Pull>();
+  private readonly pushes = new Map<Source, RtmpForwarder>();
+
+  constructor(
+    private readonly registry: StreamRegistry,
+    private config: SluiceConfig,
+    private readonly connectOf: ConnectLookup,
+    private readonly lingerMs = EDGE_LINGER_MS,
+  ) {}
+
+  /** The pull of a stream, if one runs (tests, the API). */
+  pullOf(key: string): EdgeIngester | undefined {
+    return this.pulls.get(key)?.ingester;
+  }
+
+  get pullCount(): number {
+    return this.pulls.size;
+  }
+
+  playStarted(source: Source, vhost: VhostConfig, play?: PlayContext): void {
+    if (!isEdge(vhost)) return;
+    const incoming = identityOf(play?.connect);
+    const loop = loopReason(incoming);
+    if (loop && play) {
+      log.error(play.client.id, `edge play ${source.key} from ${play.client.ip} refused: ${loop}`);
+      setImmediate(() => play.close(loop));
+      return;
+    }
+    if (vhost.cluster.tokenTraverse && play) void this.traverse(source, vhost, play);
+    const existing = this.pulls.get(source.key);
+    if (existing && existing.ingester.state !== "stopped") {
+      if (existing.linger) clearTimeout(existing.linger);
+      existing.linger = undefined;
+      existing.ingester.offerParam(play?.stream.param ?? "");
+      return;
+    }
+    if (existing) this.stopPull(source.key);
+    // Published here (a publish to this edge): its players play it here.
+    if (source.publisher) return;
+    this.startPull(source, vhost, play, incoming);
+  }
+
+  private startPull(source: Source, vhost: VhostConfig, play: PlayContext | undefined, incoming: ReturnType<typeof identityOf>): void {
+    const { app, stream } = source;
+    const ingester = new EdgeIngester(nextClientId(), {
+      origins: vhost.cluster.origin,
+      vhost: upstreamVhost(vhost.name),
+      app,
+      stream,
+      param: play?.stream.param ?? "",
+      pageUrl: play?.client.pageUrl ?? "",
+      ...connectIdentity(incoming, this.config.listen.map((l) => l.port)),
+      chunkSize: vhost.chunkSize,
+      acquire: () => {
+        const v = this.config.vhosts.get(source.vhost) ?? vhost;
+        return this.registry.acquire(source.vhost, app, stream, sourcePlayConfig(v));
+      },
+      release: (s) => this.registry.release(s),
+    });
+    const pull: Pull = { ingester, vhost: source.vhost, app, stream, linger: undefined };
+    this.pulls.set(source.key, pull);
+    log.trace(ingester.ref.id, `edge pull ${source.key} from ${vhost.cluster.origin.join(", ")} for client ${play?.client.id ?? "?"}`);
+    ingester.start();
+  }
+
+  playStopped(source: Source): void {
+    const pull = this.pulls.get(source.key);
+    if (!pull || pull.linger || this.playersOf(pull) > 0) return;
+    pull.linger = setTimeout(() => {
+      pull.linger = undefined;
+      if (this.pulls.get(source.key) !== pull || this.playersOf(pull) > 0) return;
+      log.trace(pull.ingester.ref.id, `edge pull ${source.key}: no player for ${this.lingerMs / 1000}s`);
+      this.stopPull(source.key);
+    }, this.lingerMs);
+  }
+
+  published(source: Source, vhost: VhostConfig, ctx: PublishContext): void {
+    if (!isEdge(vhost)) return;
+    this.stopPush(source);
+    // A publish here wins over a pull still waiting for its origin: players play it here.
+    this.stopPull(source.key);
+    const incoming = identityOf(this.connectOf(ctx.client.id));
+    // The forward service refuses (and logs) a publish that came back round a loop.
+    if (loopReason(incoming)) return;
+    const push = new RtmpForwarder(source, {
+      label: "edge push",
+      endpoints: vhost.cluster.origin,
+      vhost: upstreamVhost(vhost.name),
+      param: ctx.stream.param,
+      pageUrl: ctx.client.pageUrl,
+      ...connectIdentity(incoming, this.config.listen.map((l) => l.port)),
+      queue: { queueMs: vhost.play.queueLength * 1000, queueBytes: FORWARD_QUEUE_BYTES },
+      chunkSize: vhost.chunkSize,
+      logId: ctx.client.id,
+      // As SRS's edge: what the origin refuses, the edge does not take either.
+      onRefused: (err, origin) => {
+        if (this.pushes.get(source) !== push) return true;
+        this.pushes.delete(source);
+        ctx.close(`origin ${origin} refused the publish: ${err.message}`);
+        return true;
+      },
+    });
+    this.pushes.set(source, push);
+    void Promise.all(vhost.cluster.origin.map((o) => endpointLoop(o, this.config.listen, ctx.client.ip, incoming))).then((loops) => {
+      if (this.pushes.get(source) !== push) return;
+      const loop = loops.find((l) => l !== null);
+      if (loop) {
+        this.pushes.delete(source);
+        log.error(ctx.client.id, `edge push ${source.key} refused: ${loop}`);
+        return;
+      }
+      push.start();
+    });
+  }
+
+  unpublished(source: Source, vhost: VhostConfig | undefined): void {
+    this.stopPush(source);
+    // Players of a publish to this edge that ended stay: they get the origin's stream now.
+    if (isEdge(vhost) && source.playerCount > 0 && !source.publisher && !this.pulls.has(source.key)) {
+      this.startPull(source, vhost, undefined, null);
+    }
+  }
+
+  reload(config: SluiceConfig): void {
+    this.config = config;
+    // Origins and token_traverse apply to the next pull and push; a vhost that is no
+    // longer an edge stops its own.
+    for (const [key, pull] of [...this.pulls]) if (!isEdge(config.vhosts.get(pull.vhost))) this.stopPull(key);
+    for (const source of [...this.pushes.keys()]) if (!isEdge(config.vhosts.get(source.vhost))) this.stopPush(source);
+  }
+
+  async stop(): Promise<void> {
+    for (const key of [...this.pulls.keys()]) this.stopPull(key);
+    const pushes = [...this.pushes.values()];
+    this.pushes.clear();
+    await Promise.all(pushes.map((p) => p.stop()));
+  }
+
+  private playersOf(pull: Pull): number {
+    return this.registry.get(pull.vhost, pull.app, pull.stream)?.playerCount ?? 0;
+  }
+
+  private stopPull(key: string): void {
+    const pull = this.pulls.get(key);
+    if (!pull) return;
+    this.pulls.delete(key);
+    if (pull.linger) clearTimeout(pull.linger);
+    pull.ingester.stop();
+  }
+
+  private stopPush(source: Source): void {
+    const push = this.pushes.get(source);
+    if (!push) return;
+    this.pushes.delete(source);
+    void push.stop();
+  }
+
+  /**
+   * token_traverse: whether the origins allow a client of this edge, as SRS's
+   * check_edge_token_traverse_auth: a connect to the origins in order, with the client's
+   * param (its token) in the tcUrl's query and its pageUrl, until one answers. Resolves with
+   * null when one accepted, else the reason (one refused, or none answered: SRS's "Illegal
+   * edge token"). Public so that the connect path can ask before accepting a client.
+   */
+  async checkAtOrigin(vhost: VhostConfig, app: string, param: string, pageUrl: string): Promise<string | null> {
+    const query = param.replace(/^\?/, "");
+    let lastError = "";
+    for (const origin of vhost.cluster.origin) {
+      const base = upstreamUrl(origin, upstreamVhost(vhost.name), app, "_", "");
+      const withQuery = query ? `${base.app}${base.app.includes("?") ? "&" : "?"}${query}` : base.app;
+      const url = { ...base, app: withQuery, tcUrl: base.tcUrl.replace(base.app, withQuery), query: withQuery.slice(withQuery.indexOf("?") + 1) };
+      const client = new RtmpClient(url, { pageUrl, timeoutMs: 5000 });
+      try {
+        await client.connect();
+        return null;
+      } catch (err) {
+        const e = err instanceof SluiceError ? err : SluiceError.wrap(err, `token_traverse ${origin}`, "ERR_RTMP_PEER_CLOSED");
+        if (errorCode(e) === "ERR_RTMP_COMMAND") return `token_traverse: origin ${origin} refused: ${e.message}`;
+        lastError = `${origin}: ${e.message}`;
+      } finally {
+        client.close();
+      }
+    }
+    return `token_traverse: no origin answered (${lastError})`;
+  }
+
+  /** token_traverse for a player that started: a refusal closes it. */
+  private async traverse(source: Source, vhost: VhostConfig, play: PlayContext): Promise<void> {
+    const refused = await this.checkAtOrigin(vhost, source.app, play.stream.param, play.client.pageUrl);
+    if (refused) play.close(refused);
+    else log.trace(play.client.id, `edge token_traverse ${source.key}: the origin allows client ${play.client.id}`);
+  }
+}
