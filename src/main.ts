@@ -19,6 +19,12 @@ import { DAEMON_CHILD_ARG, daemonize, notifyDaemonParent } from "./app/daemon.js
 import { printConfig } from "./conf/print-config.js";
 import { VERSION } from "./version.js";
 import { raiseOpenFilesLimit } from "./native/index.js";
+import { DvrService } from "./app/dvr-service.js";
+import { FfmpegSupervisor } from "./app/ffmpeg-supervisor.js";
+import { IngestService } from "./app/ingest-service.js";
+import { TranscodeService } from "./app/transcode-service.js";
+import { ForwardService, connectLookup } from "./app/forward-service.js";
+import { EdgeService } from "./app/edge-service.js";
 
 const USAGE = `Usage: sluice [-h] [-v] [-t] [--foreground] -c <filename>
 Options:
@@ -147,8 +153,17 @@ export async function main(argv: string[]): Promise<number> {
     process.exit(0);
   });
   const server = new RtmpServer(config, undefined, (event, seconds, outcome) => hookMetrics.observe(event, seconds, outcome));
+  server.addObserver(new DvrService(server.hooks)); // dvr { }: recording (docs/dvr.md)
+  // ffmpeg children: ingests (started once listening) and transcoders (docs/ingest.md, docs/transcode.md).
+  const ffmpegs = new FfmpegSupervisor();
+  const ingests = new IngestService(ffmpegs, config);
+  server.addObserver(ingests);
+  server.addObserver(new TranscodeService(ffmpegs, config));
+  // forward { } and cluster { mode remote; }: pushes and pulls on our RtmpClient (docs/forward.md, docs/cluster.md).
+  server.addObserver(new ForwardService(config, connectLookup(server)));
+  server.addObserver(new EdgeService(server.registry, config, connectLookup(server)));
   const routes = new StreamRoutes(server);
-  const stats = new Statistics({ rtmp: server, flvClients: () => routes.clients, flvClosedBytes: () => routes.closedBytes, flvClientsTotal: () => routes.clientsTotal }, () => server.currentConfig);
+  const stats = new Statistics({ rtmp: server, flvClients: () => routes.clients, flvClosedBytes: () => routes.closedBytes, flvClientsTotal: () => routes.clientsTotal, children: () => ffmpegs.children() }, () => server.currentConfig);
   stats.start();
   // Prometheus /metrics: SRS's exporter metrics and Sluice's (docs/metrics.md), on exporter.listen.
   const metrics = new MetricsCollector(serverMetricsSources(stats, server, routes, () => server.currentConfig));
@@ -178,6 +193,7 @@ export async function main(argv: string[]): Promise<number> {
     await notifyDaemonParent({ sluice: "failed", reason: err instanceof Error ? err.message : String(err) });
     return 1;
   }
+  ingests.start();
   await notifyDaemonParent({ sluice: "ready" });
 
   return await new Promise<number>((resolve) => {

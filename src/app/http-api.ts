@@ -45,7 +45,7 @@ const FLOAT_KEYS: ReadonlySet<string> = new Set([
 /** What the API reads of the statistics (Statistics in the server, a fake in tests). */
 export type ApiStatistics = Pick<
   Statistics,
-  "serverId" | "serviceId" | "vhosts" | "vhost" | "streams" | "stream" | "clients" | "client" | "kick"
+  "children" | "serverId" | "serviceId" | "vhosts" | "vhost" | "streams" | "stream" | "clients" | "client" | "kick"
 >;
 
 /** What the API reads of the machine (SystemStats in the server). */
@@ -78,10 +78,10 @@ export interface ApiAnswer {
 /** The routed part of a request. */
 export type ApiRoute =
   | { kind: "root" | "api" | "v1" }
-  | { kind: "versions" | "summaries" | "rusages" | "self_proc_stats" | "system_proc_stats" | "meminfos" | "raw" }
+  | { kind: "versions" | "summaries" | "rusages" | "self_proc_stats" | "system_proc_stats" | "meminfos" | "raw" | "ffmpegs" }
   | { kind: "vhosts" | "streams" | "clients"; id: string };
 
-const INFO_ROUTES = new Set(["versions", "summaries", "rusages", "self_proc_stats", "system_proc_stats", "meminfos", "raw"]);
+const INFO_ROUTES = new Set(["versions", "summaries", "rusages", "self_proc_stats", "system_proc_stats", "meminfos", "raw", "ffmpegs"]);
 
 /**
  * The route of a path, with SRS's mux semantics (srs_protocol_http_stack.cpp): "/x/"
@@ -278,6 +278,9 @@ export class HttpApi {
       }
       case "summaries":
         return this.ok({ data: this.system.summaries() });
+      // Sluice's own: the supervised ffmpeg children (ingest, transcode).
+      case "ffmpegs":
+        return this.ok({ ffmpegs: this.stats.children() });
       case "rusages":
         return this.ok({ data: this.system.rusages() });
       case "self_proc_stats":

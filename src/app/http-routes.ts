@@ -343,7 +343,14 @@ export class StreamRoutes {
     this.clientsTotal++;
     log.trace(client.id, `${kind} ${ip} play ${s.key}`);
     s.addConsumer(player);
-    this.server.playStarted(s, vhost);
+    this.server.playStarted(s, vhost, {
+      client: this.hookClient(id, info, match),
+      stream: { stream: match.stream, param: info.param },
+      close: (reason) => {
+        log.warn(client.id, `${kind} ${ip} play ${s.key} closed: ${reason}`);
+        close();
+      },
+    });
     return client;
   }
 

@@ -20,7 +20,7 @@ import type { StreamRegistry } from "../stream/stream-registry.js";
 import { checkAccess } from "./access.js";
 import type { HookDecision } from "./http-hooks.js";
 import type { HookClient, StreamHooks } from "./stream-hooks.js";
-import type { PublishContext } from "./stream-observer.js";
+import type { PlayContext, PublishContext } from "./stream-observer.js";
 import { parseStreamRequest } from "./stream-url.js";
 
 /** What a connection needs from the server around it. */
@@ -35,7 +35,7 @@ export interface ConnectionContext {
   /** The publisher of `source` left, after the Source was told. */
   unpublished(source: Source, vhost: string): void;
   /** A player started on `source` (an edge may start pulling it), and left. */
-  playStarted(source: Source, vhost: VhostConfig): void;
+  playStarted(source: Source, vhost: VhostConfig, play?: PlayContext): void;
   playStopped(source: Source, vhost: string): void;
   /** http_hooks of every vhost. */
   readonly hooks: StreamHooks;
@@ -301,7 +301,15 @@ export class RtmpConnection implements RtmpServerSessionHandler {
       `rtmp ${session.peer} play ${source.key}${source.publisher ? "" : " (waiting for a publisher)"}`,
     );
     source.addConsumer(player);
-    this.ctx.playStarted(source, vhost);
+    this.ctx.playStarted(source, vhost, {
+      client: hook,
+      stream: { stream, param },
+      connect: session.connect?.commandObject,
+      close: (reason) => {
+        log.warn(session.id, `rtmp ${session.peer} play ${source.key} closed: ${reason}`);
+        session.close(undefined);
+      },
+    });
   }
 
   onPause(session: RtmpServerSession, streamId: number, paused: boolean): void {

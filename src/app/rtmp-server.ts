@@ -14,7 +14,7 @@ import { HlsService } from "./hls-service.js";
 import { PROCESS_IDS } from "../core/ids.js";
 import { HttpHooks, type HookObserver } from "./http-hooks.js";
 import { StreamHooks } from "./stream-hooks.js";
-import type { PublishContext, StreamObserver } from "./stream-observer.js";
+import type { PlayContext, PublishContext, StreamObserver } from "./stream-observer.js";
 import type { HlsSegmentWritten } from "../outputs/hls/hls-stream.js";
 import { PithyPrint, type PithyClient, type PithySubject } from "./pithy-print.js";
 import { RtmpConnection, sourcePlayConfig, type ConnectionContext } from "./rtmp-connection.js";
@@ -172,11 +172,14 @@ export class RtmpServer implements ConnectionContext, PithySubject {
   async stop(): Promise<void> {
     if (this.sweepTimer) clearInterval(this.sweepTimer);
     this.pithy.stop();
-    await Promise.all([...this.servers.values()].map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
+    // close() resolves only once every connection has ended: stop accepting, close the
+    // sessions and the observers' children, and only then wait for it.
+    const listenersClosed = [...this.servers.values()].map((s) => new Promise<void>((resolve) => s.close(() => resolve())));
     for (const session of [...this.live.values()]) session.close(undefined);
     for (const s of this.registry.all()) s.dispose();
     this.hls.stop();
     await Promise.all(this.observers.map((o) => o.stop?.()));
+    await Promise.all(listenersClosed);
     await this.hls.settled();
   }
 
@@ -203,8 +206,8 @@ export class RtmpServer implements ConnectionContext, PithySubject {
     for (const o of this.observers) o.unpublished?.(source, v);
   }
 
-  playStarted(source: Source, vhost: VhostConfig): void {
-    for (const o of this.observers) o.playStarted?.(source, vhost);
+  playStarted(source: Source, vhost: VhostConfig, play?: PlayContext): void {
+    for (const o of this.observers) o.playStarted?.(source, vhost, play);
   }
 
   playStopped(source: Source, vhost: string): void {

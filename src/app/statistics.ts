@@ -85,6 +85,8 @@ export interface StatisticsSources {
   flvClosedBytes(): number;
   /** HTTP-FLV and WS-FLV players ever attached. */
   flvClientsTotal(): number;
+  /** The supervised ffmpeg children (ingest, transcode), as the API lists them. */
+  children?(): object[];
 }
 
 const SAMPLE_MS = 5000;
@@ -160,6 +162,11 @@ export class Statistics {
   stop(): void {
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
+  }
+
+  /** The ffmpeg children (GET /api/v1/ffmpegs). */
+  children(): object[] {
+    return this.from.children?.() ?? [];
   }
 
   vhostId(name: string): string {

@@ -1058,9 +1058,7 @@ const VHOST_RULES: BlockRules<VhostDraft> = {
     read: (d, vhost, ctx) => readBlock(d.children ?? [], VHOST_HTTP_REMUX_PLACE, HTTP_REMUX_RULES, vhost.httpRemux, ctx),
   },
   // `forward HOST:PORT ...;` is SRS's older form of forward { enabled on; destination ...; }.
-  // forward, cluster, dvr, transcode and ingest are read and checked; they run with issue 9.
   forward: {
-    pending: true,
     read: (d, vhost, ctx) => {
       if (d.children === undefined) {
         vhost.forward = { enabled: true, destination: readEndpoints(d) };
@@ -1070,10 +1068,9 @@ const VHOST_RULES: BlockRules<VhostDraft> = {
       }
     },
   },
-  cluster: { pending: true, read: (d, vhost, ctx) => readBlock(d.children ?? [], VHOST_CLUSTER_PLACE, CLUSTER_RULES, vhost.cluster, ctx) },
-  dvr: { pending: true, read: (d, vhost, ctx) => readBlock(d.children ?? [], VHOST_DVR_PLACE, DVR_RULES, vhost.dvr, ctx) },
+  cluster: { read: (d, vhost, ctx) => readBlock(d.children ?? [], VHOST_CLUSTER_PLACE, CLUSTER_RULES, vhost.cluster, ctx) },
+  dvr: { read: (d, vhost, ctx) => readBlock(d.children ?? [], VHOST_DVR_PLACE, DVR_RULES, vhost.dvr, ctx) },
   transcode: {
-    pending: true,
     repeat: "each",
     read: (d, vhost, ctx) => {
       const scope = d.args[0] ?? "";
@@ -1086,7 +1083,6 @@ const VHOST_RULES: BlockRules<VhostDraft> = {
     },
   },
   ingest: {
-    pending: true,
     repeat: "each",
     read: (d, vhost, ctx) => {
       const name = oneArg(d, "an ingest name, e.g. ingest livestream { ... }");
@@ -1150,7 +1146,7 @@ const ROOT_RULES: BlockRules<RootDraft> = {
   srs_log_level: { read: (d, root) => (root.logLevel = readChoice(d, LOG_LEVELS)) },
   srs_log_file: { read: (d, root) => (root.logFile = readString(d, "a file path")) },
   srs_log_format: { read: (d, root) => (root.logFormat = readChoice(d, ["text", "json"] as const)) },
-  ff_log_dir: { pending: true, read: (d, root) => (root.ffLogDir = readString(d, "a directory, or /dev/null")) },
+  ff_log_dir: { read: (d, root) => (root.ffLogDir = readString(d, "a directory, or /dev/null")) },
   // SRS has no lower bound; below 100 ms the status lines would flood the log.
   pithy_print_ms: { read: (d, root) => (root.pithyPrintMs = readInteger(d, 100)) },
   utc_time: { read: (d, root, ctx) => (root.utcTime = readFlag(d, ctx, false)) },

@@ -42,7 +42,7 @@ const OPTION_BLOCKS = new Set(["vfilter", "vparams", "aparams", "perfile"]);
  * config.ts): printed as a comment, so that -t output reads back without warnings. A field
  * leaves this list when its feature lands.
  */
-const PENDING = new Set(["ffLogDir", "vhosts.forward", "vhosts.cluster", "vhosts.dvr", "vhosts.transcodes", "vhosts.ingests"]);
+const PENDING = new Set<string>([]);
 
 /** Fields not printed: where the config came from, and a Map entry's own name. */
 const SKIP = new Set(["file", "vhosts.name", "vhosts.transcodes.where", "vhosts.ingests.where", "vhosts.transcodes.engines.where", "vhosts.ingests.engines.where"]);

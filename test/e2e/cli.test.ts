@@ -53,13 +53,13 @@ describe("sluice command line", () => {
     const server = await startServer({
       conf: [
         "rtc_server { enabled on; listen 8000; }",
-        "vhost other.com { dvr { enabled on; dvr_path ./x.flv; } }",
+        "vhost other.com { rtc { enabled on; } }",
       ].join("\n"),
     });
     try {
       await server.waitForLog(/rtc_server.*not implemented yet/, 5000);
       expect(server.logs.filter((l) => /rtc_server.*not implemented yet/.test(l))).toHaveLength(1);
-      expect(server.logs.some((l) => /dvr.*not implemented yet/.test(l))).toBe(true);
+      expect(server.logs.some((l) => /"rtc" is not implemented yet/.test(l))).toBe(true);
     } finally {
       await server.stop();
     }
