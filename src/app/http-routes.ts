@@ -381,11 +381,11 @@ class HttpFlvSink implements FlvSink {
     return this.aborted || this.backpressured;
   }
 
-  write(buffers: readonly Buffer[], count: number): void {
+  write(data: Buffer): void {
     const res = this.res;
     let ok = true;
     res.cork(() => {
-      for (let i = 0; i < count; i++) ok = res.write(buffers[i]!) && ok;
+      ok = res.write(data);
     });
     if (!ok) {
       this.backpressured = true;
@@ -399,7 +399,7 @@ class HttpFlvSink implements FlvSink {
   };
 }
 
-/** A WebSocket-FLV connection as a sink: one binary message per tag, corked into one send. */
+/** A WebSocket-FLV connection as a sink: one binary message per flush (mpegts.js reads a byte stream). */
 class WsFlvSink implements FlvSink {
   closed = false;
 
@@ -409,10 +409,7 @@ class WsFlvSink implements FlvSink {
     return this.closed || this.ws.getBufferedAmount() > SOCKET_BYTES;
   }
 
-  write(buffers: readonly Buffer[], count: number): void {
-    const ws = this.ws;
-    ws.cork(() => {
-      for (let i = 0; i < count; i++) ws.send(buffers[i]!, true, false);
-    });
+  write(data: Buffer): void {
+    this.ws.send(data, true, false);
   }
 }

@@ -2,7 +2,7 @@
  * An HTTP-FLV or WebSocket-FLV player as a consumer of a Source: the same bounded queue
  * and skip-to-keyframe as an RTMP player (ConsumerQueue), and each message's FLV tag made
  * once (SharedMessage.flvTag) and shared by every such player. A flush hands the queued
- * tags to the sink in one corked batch; a sink whose peer does not keep up says so
+ * tags to the sink joined in one Buffer, itself shared by the players that are in step; a sink whose peer does not keep up says so
  * (`blocked`) and gets nothing until it drains, while the queue passes its bound and drops
  * to the next keyframe.
  */
@@ -10,16 +10,47 @@ import type { Consumer } from "../../stream/consumer.js";
 import { ConsumerQueue, type QueueLimits } from "../../stream/consumer-queue.js";
 import type { SharedMessage } from "../../stream/shared-message.js";
 
-/** Where a player's bytes go: a uWS HTTP response or WebSocket (see src/app/http-flv-routes.ts). */
+/** Where a player's bytes go: a uWS HTTP response or WebSocket (see src/app/http-routes.ts). */
 export interface FlvSink {
   /** True while the peer holds more unsent bytes than it should: write nothing now. */
   readonly blocked: boolean;
-  /** Writes `count` buffers of `bytes` in all, as one batch. */
-  write(buffers: readonly Buffer[], count: number, bytes: number): void;
+  /** Writes the flush's tags, joined, with one call. */
+  write(data: Buffer): void;
 }
 
-/** Reused between flushes: the tags of one flush. */
-const batch: Buffer[] = [];
+/**
+ * The last flush's tags joined into one Buffer, with the messages it was made of: players
+ * in step (the usual case) flush the same messages, so the join is made once per flush
+ * interval and every such player writes it with one call. A player whose queue differs
+ * (it joined, skipped ahead, or lags) makes its own.
+ */
+let joinedFor: SharedMessage[] = [];
+let joined: Buffer = Buffer.alloc(0);
+
+function joinTags(q: readonly SharedMessage[], count: number): Buffer {
+  if (joinedFor.length === count) {
+    let same = true;
+    for (let i = 0; i < count; i++) {
+      if (joinedFor[i] !== q[i]) {
+        same = false;
+        break;
+      }
+    }
+    if (same) return joined;
+  }
+  let bytes = 0;
+  for (let i = 0; i < count; i++) bytes += q[i]!.flvTag().length;
+  const out = Buffer.allocUnsafe(bytes);
+  let o = 0;
+  for (let i = 0; i < count; i++) {
+    const tag = q[i]!.flvTag();
+    tag.copy(out, o);
+    o += tag.length;
+  }
+  joinedFor = q.slice(0, count);
+  joined = out;
+  return out;
+}
 
 export class HttpFlvPlayer implements Consumer {
   writes = 0;
@@ -53,15 +84,9 @@ export class HttpFlvPlayer implements Consumer {
     const q = this.queue.messages;
     const count = q.length;
     if (count === 0 || this.sink.blocked) return;
-    let bytes = 0;
-    for (let i = 0; i < count; i++) {
-      const tag = q[i]!.flvTag();
-      batch[i] = tag;
-      bytes += tag.length;
-    }
-    this.sink.write(batch, count, bytes);
-    batch.length = 0;
-    this.bytesOut += bytes;
+    const data = joinTags(q, count);
+    this.sink.write(data);
+    this.bytesOut += data.length;
     this.sentMessages += count;
     this.writes++;
     this.queue.clear();

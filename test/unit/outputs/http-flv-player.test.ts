@@ -5,9 +5,9 @@ import { MessageFlags, SharedMessage } from "../../../src/stream/shared-message.
 
 class FakeSink implements FlvSink {
   blocked = false;
-  batches: Buffer[][] = [];
-  write(buffers: readonly Buffer[], count: number): void {
-    this.batches.push(buffers.slice(0, count));
+  writes: Buffer[] = [];
+  write(data: Buffer): void {
+    this.writes.push(data);
   }
 }
 
@@ -31,7 +31,7 @@ describe("FLV tags", () => {
 });
 
 describe("HttpFlvPlayer", () => {
-  it("writes each flush as one batch of tags shared with every other player", () => {
+  it("writes each flush as one Buffer of joined tags, shared by the players in step", () => {
     const a = new FakeSink();
     const b = new FakeSink();
     const pa = new HttpFlvPlayer(a, { queueMs: 10_000, queueBytes: 1 << 20 }, true);
@@ -43,12 +43,18 @@ describe("HttpFlvPlayer", () => {
     }
     pa.flush();
     pb.flush();
-    expect(a.batches).toHaveLength(1);
-    expect(a.batches[0]).toHaveLength(4);
-    // The same Buffer objects: encoded once.
-    for (let i = 0; i < 4; i++) expect(a.batches[0]![i]).toBe(b.batches[0]![i]);
+    expect(a.writes).toHaveLength(1);
+    expect(a.writes[0]).toEqual(Buffer.concat(msgs.map((m) => m.flvTag())));
+    // The same Buffer object: joined once for both players.
+    expect(a.writes[0]).toBe(b.writes[0]);
     expect(pa.sentMessages).toBe(4);
-    expect(pa.bytesOut).toBe(a.batches[0]!.reduce((n, t) => n + t.length, 0));
+    expect(pa.bytesOut).toBe(a.writes[0]!.length);
+    // A player whose queue differs gets its own join.
+    const c = new FakeSink();
+    const pc = new HttpFlvPlayer(c, { queueMs: 10_000, queueBytes: 1 << 20 }, true);
+    for (const m of msgs.slice(1)) pc.enqueue(m);
+    pc.flush();
+    expect(c.writes[0]).toEqual(Buffer.concat(msgs.slice(1).map((m) => m.flvTag())));
   });
 
   it("writes nothing while the peer is blocked, then drops to the next keyframe keeping the sequence header", () => {
@@ -58,14 +64,15 @@ describe("HttpFlvPlayer", () => {
     sink.blocked = true;
     for (let t = 0; t <= 2000; t += 40) p.enqueue(t % 1000 === 0 ? key(t) : inter(t));
     p.flush();
-    expect(sink.batches).toHaveLength(0);
+    expect(sink.writes).toHaveLength(0);
     expect(p.drops).toBeGreaterThan(0);
     sink.blocked = false;
     p.flush();
-    const tags = sink.batches[0]!;
-    expect(tags[0]).toBe(sh.flvTag());
+    const data = sink.writes[0]!;
+    const shTag = sh.flvTag();
+    expect(data.subarray(0, shTag.length)).toEqual(shTag);
     // After the sequence header the first media tag is a keyframe.
-    expect(tags[1]![11]! >> 4).toBe(1);
+    expect(data[shTag.length + 11]! >> 4).toBe(1);
   });
 
   it("waits for a keyframe after a republish", () => {
@@ -75,7 +82,7 @@ describe("HttpFlvPlayer", () => {
     p.enqueue(inter(0));
     p.enqueue(key(40));
     p.flush();
-    expect(sink.batches[0]).toHaveLength(1);
+    expect(sink.writes[0]).toEqual(key(40).flvTag());
     expect(p.droppedMessages).toBe(1);
   });
 });
