@@ -37,13 +37,30 @@ export interface WindowStats {
   /** Whole host busy %, of all cores (100 = every core busy). */
   hostBusy: number;
   seconds: number;
+  /** Labels of the processes that exited during the window (their figures stop there). */
+  exited: string[];
+}
+
+/** processTicks, or undefined once the process is gone. */
+function ticksOrGone(pid: number): number | undefined {
+  try {
+    return processTicks(pid);
+  } catch {
+    return undefined;
+  }
 }
 
 /** Samples the processes once a second for `seconds` and returns the window's figures. */
 export async function sampleWindow(pids: Record<string, number>, seconds: number): Promise<WindowStats> {
   const t0 = performance.now();
   const startTicks: Record<string, number> = {};
-  for (const [k, pid] of Object.entries(pids)) startTicks[k] = processTicks(pid);
+  const lastTicks: Record<string, number> = {};
+  const exited = new Set<string>();
+  for (const [k, pid] of Object.entries(pids)) {
+    const t = ticksOrGone(pid);
+    if (t === undefined) exited.add(k);
+    startTicks[k] = lastTicks[k] = t ?? 0;
+  }
   const host0 = hostTicks();
   const rssPeak: Record<string, number> = {};
   const rssSum: Record<string, number> = {};
@@ -52,7 +69,15 @@ export async function sampleWindow(pids: Record<string, number>, seconds: number
     await new Promise((r) => setTimeout(r, 1000));
     samples++;
     for (const [k, pid] of Object.entries(pids)) {
-      const rss = processRssMb(pid);
+      if (exited.has(k)) continue;
+      let rss: number;
+      try {
+        rss = processRssMb(pid);
+        lastTicks[k] = processTicks(pid);
+      } catch {
+        exited.add(k);
+        continue;
+      }
       rssPeak[k] = Math.max(rssPeak[k] ?? 0, rss);
       rssSum[k] = (rssSum[k] ?? 0) + rss;
     }
@@ -60,7 +85,9 @@ export async function sampleWindow(pids: Record<string, number>, seconds: number
   const elapsed = (performance.now() - t0) / 1000;
   const cpu: Record<string, number> = {};
   for (const [k, pid] of Object.entries(pids)) {
-    cpu[k] = ((processTicks(pid) - startTicks[k]!) / TICKS_PER_SECOND / elapsed) * 100;
+    const end = exited.has(k) ? undefined : ticksOrGone(pid);
+    if (end === undefined) exited.add(k);
+    cpu[k] = (((end ?? lastTicks[k]!) - startTicks[k]!) / TICKS_PER_SECOND / elapsed) * 100;
   }
   const host1 = hostTicks();
   const rssMean: Record<string, number> = {};
@@ -71,5 +98,6 @@ export async function sampleWindow(pids: Record<string, number>, seconds: number
     rssMean,
     hostBusy: ((host1.busy - host0.busy) / Math.max(1, host1.total - host0.total)) * 100,
     seconds: elapsed,
+    exited: [...exited],
   };
 }

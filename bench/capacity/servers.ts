@@ -3,9 +3,15 @@
  * delivery settings), on 127.0.0.1 and a port the bench picks: Sluice, nginx-rtmp (Debian
  * nginx-light + libnginx-mod-rtmp, installed when missing) and node-media-server (npm,
  * the current release 4.4.3, pinned in package.json).
+ *
+ * HTTP-FLV: Sluice serves it when started with `httpFlv` (http_server + the default
+ * vhost's http_remux, mount [vhost]/[app]/[stream].flv: http://HOST:PORT/live/bench.flv);
+ * node-media-server 4.4.3 always does, on its HTTP port (config `http.port`, its
+ * `--http-port`; express route `/:app/:name.flv`: the same URL form). nginx-rtmp has no
+ * HTTP-FLV (that is the separate nginx-http-flv-module fork), so it has no `httpPort`.
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import net from "node:net";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -19,7 +25,21 @@ export interface RunningPeer {
   /** The process whose CPU and memory count (nginx: its one worker). */
   pid: number;
   port: number;
+  /** Where its HTTP-FLV is served, when it serves it. */
+  httpPort?: number;
+  /** The last lines of its stdout and stderr (kept in memory, up to 200 pieces). */
+  logTail(): string[];
   stop(): Promise<void>;
+}
+
+/** What a Sluice run turns on beyond the plain RTMP server the capacity benchmark uses. */
+export interface SluiceOptions {
+  /** http_server on a port of its own, and http_remux (HTTP-FLV) on the default vhost. */
+  httpFlv?: boolean;
+  /** http_server on a port of its own (implied by httpFlv). */
+  httpServer?: boolean;
+  /** More directives for the default vhost, e.g. an hls { } block. */
+  vhost?: string;
 }
 
 export function freePort(): Promise<number> {
@@ -74,14 +94,28 @@ function collect(proc: ChildProcess): string[] {
   return log;
 }
 
-export async function startSluice(dir: string): Promise<RunningPeer> {
+function tail(log: string[]): () => string[] {
+  return () => log.join("").split("\n").filter(Boolean);
+}
+
+export async function startSluice(dir: string, opts: SluiceOptions = {}): Promise<RunningPeer> {
   const port = await freePort();
   const conf = path.join(dir, "sluice.conf");
-  writeFileSync(conf, `listen 127.0.0.1:${port};\nmax_connections 20000;\ndaemon off;\npid ${dir}/sluice.pid;\nsrs_log_level warn;\nvhost __defaultVhost__ { }\n`);
+  const http = opts.httpFlv || opts.httpServer;
+  const httpPort = http ? await freePort() : undefined;
+  if (http) mkdirSync(path.join(dir, "www"), { recursive: true });
+  const vhost = [opts.httpFlv ? "http_remux { enabled on; mount [vhost]/[app]/[stream].flv; }" : "", opts.vhost ?? ""].filter(Boolean).join(" ");
+  writeFileSync(
+    conf,
+    `listen 127.0.0.1:${port};\nmax_connections 20000;\ndaemon off;\npid ${dir}/sluice.pid;\nsrs_log_level warn;\n` +
+      (http ? `http_server { enabled on; listen 127.0.0.1:${httpPort}; dir ${dir}/www; }\n` : "") +
+      `vhost __defaultVhost__ {${vhost ? ` ${vhost} ` : " "}}\n`,
+  );
   const proc = spawn(process.execPath, [path.join(REPO_ROOT, "bin", "sluice.js"), "-c", conf], { stdio: ["ignore", "pipe", "pipe"] });
   const log = collect(proc);
   await waitForPort(port, proc, "sluice", log);
-  return { name: "sluice", pid: proc.pid!, port, stop: stopper(proc) };
+  if (httpPort !== undefined) await waitForPort(httpPort, proc, "sluice http_server", log);
+  return { name: "sluice", pid: proc.pid!, port, httpPort, logTail: tail(log), stop: stopper(proc) };
 }
 
 const NGINX_MODULE = "/usr/lib/nginx/modules/ngx_rtmp_module.so";
@@ -133,7 +167,7 @@ export async function startNginxRtmp(dir: string): Promise<RunningPeer> {
     if (!worker) await new Promise((r) => setTimeout(r, 100));
   }
   if (!worker) throw new Error("nginx-rtmp: no worker process found");
-  return { name: "nginx-rtmp", pid: worker, port, stop: stopper(proc) };
+  return { name: "nginx-rtmp", pid: worker, port, logTail: tail(log), stop: stopper(proc) };
 }
 
 /**
@@ -160,13 +194,19 @@ export async function startNodeMediaServer(dir: string): Promise<RunningPeer> {
   const proc = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"], cwd: binDir });
   const log = collect(proc);
   await waitForPort(port, proc, "node-media-server", log);
-  return { name: "node-media-server", pid: proc.pid!, port, stop: stopper(proc) };
+  await waitForPort(others[1]!, proc, "node-media-server http", log);
+  return { name: "node-media-server", pid: proc.pid!, port, httpPort: others[1], logTail: tail(log), stop: stopper(proc) };
 }
 
-export function startPeer(name: ServerName, dir: string): Promise<RunningPeer> {
+/** Whether `name` serves HTTP-FLV at all (nginx-rtmp does not). */
+export function servesHttpFlv(name: ServerName): boolean {
+  return name !== "nginx-rtmp";
+}
+
+export function startPeer(name: ServerName, dir: string, opts: { httpFlv?: boolean } = {}): Promise<RunningPeer> {
   switch (name) {
     case "sluice":
-      return startSluice(dir);
+      return startSluice(dir, { httpFlv: opts.httpFlv });
     case "nginx-rtmp":
       return startNginxRtmp(dir);
     case "node-media-server":
