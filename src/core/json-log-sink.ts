@@ -19,7 +19,15 @@
  *
  * This is the only module that knows pino.
  */
-import pino from "pino";
+import { createRequire } from "node:module";
+import type pinoModule from "pino";
+
+// Loaded on first use: a server with text logs (the default) does not carry pino (~8 MB RSS).
+const requireCjs = createRequire(import.meta.url);
+let pinoFactory: typeof pinoModule | undefined;
+function loadPino(): typeof pinoModule {
+  return (pinoFactory ??= requireCjs("pino") as typeof pinoModule);
+}
 import type { LogLevel, LogSink } from "./logger.js";
 
 const PINO_LEVEL: Readonly<Record<LogLevel, "trace" | "debug" | "info" | "warn" | "error">> = {
@@ -39,11 +47,12 @@ const SRS_LEVEL: Readonly<Record<string, LogLevel>> = {
 };
 
 export class JsonLogSink {
-  private readonly pino: pino.Logger;
+  private readonly pino: pinoModule.Logger;
 
   /** `"stdout"`: fd 1, synchronously; or any sink that takes whole lines (a file sink, a test's array). */
   constructor(to: "stdout" | LogSink) {
-    const dest: pino.DestinationStream = to === "stdout" ? pino.destination({ fd: 1, sync: true }) : to;
+    const pino = loadPino();
+    const dest: pinoModule.DestinationStream = to === "stdout" ? pino.destination({ fd: 1, sync: true }) : to;
     this.pino = pino(
       {
         level: "trace",

@@ -26,7 +26,16 @@
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { EventEmitter } from "node:events";
 import fs from "node:fs";
-import ffmpeg from "fluent-ffmpeg";
+import { createRequire } from "node:module";
+import type FfmpegModule from "fluent-ffmpeg";
+
+// Loaded on first use: a server without ingest or transcode does not carry fluent-ffmpeg.
+const requireCjs = createRequire(import.meta.url);
+let ffmpegFactory: typeof FfmpegModule | undefined;
+function ffmpeg(): FfmpegModule.FfmpegCommand {
+  ffmpegFactory ??= requireCjs("fluent-ffmpeg") as typeof FfmpegModule;
+  return ffmpegFactory();
+}
 import type { FfmpegOptions, TranscodeEngine } from "../../conf/config.js";
 import { log } from "../../core/logger.js";
 
@@ -85,7 +94,7 @@ function addOptions(add: (...options: string[]) => unknown, args: readonly strin
 }
 
 /** The fluent-ffmpeg command for `job` (not run). */
-export function buildFfmpegCommand(job: FfmpegJob): ffmpeg.FfmpegCommand {
+export function buildFfmpegCommand(job: FfmpegJob): FfmpegModule.FfmpegCommand {
   const cmd = ffmpeg();
   const e = job.engine;
   const copy = job.copy || !e;
