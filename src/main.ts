@@ -23,7 +23,7 @@ import { DvrService } from "./app/dvr-service.js";
 import { FfmpegSupervisor } from "./app/ffmpeg-supervisor.js";
 import { IngestService } from "./app/ingest-service.js";
 import { TranscodeService } from "./app/transcode-service.js";
-import { ForwardService, connectLookup } from "./app/forward-service.js";
+import { ForwardService } from "./app/forward-service.js";
 import { EdgeService } from "./app/edge-service.js";
 
 const USAGE = `Usage: sluice [-h] [-v] [-t] [--foreground] -c <filename>
@@ -152,7 +152,7 @@ export async function main(argv: string[]): Promise<number> {
     removePidFile(config.pid);
     process.exit(0);
   });
-  const server = new RtmpServer(config, undefined, (event, seconds, outcome) => hookMetrics.observe(event, seconds, outcome));
+  const server = new RtmpServer(config, { hookObserver: (event, seconds, outcome) => hookMetrics.observe(event, seconds, outcome) });
   server.addObserver(new DvrService(server.hooks)); // dvr { }: recording (docs/dvr.md)
   // ffmpeg children: ingests (started once listening) and transcoders (docs/ingest.md, docs/transcode.md).
   const ffmpegs = new FfmpegSupervisor();
@@ -160,8 +160,8 @@ export async function main(argv: string[]): Promise<number> {
   server.addObserver(ingests);
   server.addObserver(new TranscodeService(ffmpegs, config));
   // forward { } and cluster { mode remote; }: pushes and pulls on our RtmpClient (docs/forward.md, docs/cluster.md).
-  server.addObserver(new ForwardService(config, connectLookup(server)));
-  server.addObserver(new EdgeService(server.registry, config, connectLookup(server)));
+  server.addObserver(new ForwardService(config, server));
+  server.addObserver(new EdgeService(server, config));
   const routes = new StreamRoutes(server);
   const stats = new Statistics({ rtmp: server, flvClients: () => routes.clients, flvClosedBytes: () => routes.closedBytes, flvClientsTotal: () => routes.clientsTotal, children: () => ffmpegs.children() }, () => server.currentConfig);
   stats.start();

@@ -10,14 +10,19 @@
  * - Publish: a publish to the edge is pushed to the origins (an RtmpForwarder over the
  *   origin list, with failover); players on the edge play it here. An origin that refuses
  *   the publish (its on_publish hook, a name already taken) closes the edge's publisher.
- * - token_traverse on: as SRS's check_edge_token_traverse_auth, each player is also
- *   authorised by the origin: a connect to it carrying the player's tcUrl and param (its
- *   token), so that the origin's on_connect hook decides; a refusal closes the player. The
- *   pull itself always carries the param of a player, so the origin's on_play sees a token.
+ * - token_traverse on: as SRS's check_edge_token_traverse_auth, each player and publisher
+ *   (RTMP, HTTP-FLV, WS-FLV) is first authorised by the origin, before its play or publish
+ *   starts: a connect to the origin carrying the client's tcUrl and param (its token), so
+ *   that the origin's on_connect hook decides; a refusal is answered as a hook's would be.
+ *   The pull itself always carries the param of a player, so the origin's on_play sees a
+ *   token.
+ * - A pulled stream is a publish here like any other for the server's outputs (as SRS's
+ *   edge: HLS, DVR, forward, transcode work on it): the pull announces its start and end
+ *   through the host's published/unpublished, marked `pulledFrom`.
  *
  * Pulls and pushes name this server and the stream's path in their connect
- * (upstream-identity.ts); a play whose path already holds this server (edges that are each
- * other's origin) is refused as a dead loop.
+ * (upstream-identity.ts); the server refuses a connect whose path already holds it (edges
+ * that are each other's origin) as a dead loop (rtmp-connection.ts).
  */
 import type { SluiceConfig, VhostConfig } from "../conf/config.js";
 import { SluiceError, errorCode } from "../core/errors.js";
@@ -25,19 +30,34 @@ import { nextClientId } from "../core/ids.js";
 import { log } from "../core/logger.js";
 import { EdgeIngester } from "../outputs/forward/edge-ingester.js";
 import { RtmpForwarder, upstreamUrl } from "../outputs/forward/rtmp-forwarder.js";
-import { connectIdentity, identityOf, loopReason } from "../outputs/forward/upstream-identity.js";
+import { connectIdentity, identityOf, parseEndpoint } from "../outputs/forward/upstream-identity.js";
 import { RtmpClient } from "../protocol/rtmp/client-session.js";
 import type { Source } from "../stream/source.js";
 import type { StreamRegistry } from "../stream/stream-registry.js";
-import { FORWARD_QUEUE_BYTES, endpointLoop, upstreamVhost, type ConnectLookup } from "./forward-service.js";
+import { FORWARD_QUEUE_BYTES, endpointLoop, upstreamVhost, type ForwardHost } from "./forward-service.js";
+import type { HookDecision } from "./http-hooks.js";
 import { sourcePlayConfig } from "./rtmp-connection.js";
-import type { PlayContext, PublishContext, StreamObserver } from "./stream-observer.js";
+import type { Admission, PlayContext, PublishContext, StreamObserver } from "./stream-observer.js";
 
 /** How long a pull outlives its last player. */
 export const EDGE_LINGER_MS = 10_000;
 
 function isEdge(vhost: VhostConfig | undefined): vhost is VhostConfig {
   return vhost !== undefined && vhost.cluster.mode === "remote" && vhost.cluster.origin.length > 0;
+}
+
+/** What the edge needs of the server: its streams, its id and connects, and its outputs. */
+export interface EdgeHost extends ForwardHost {
+  readonly registry: StreamRegistry;
+  /** A pull started publishing `source` here: the server's outputs (HLS, DVR, ...) follow it. */
+  published(source: Source, vhost: VhostConfig, ctx: PublishContext): void;
+  /** ...and stopped (after the Source was told). */
+  unpublished(source: Source, vhost: string): void;
+}
+
+/** Whether `vhost` is an edge: cluster { mode remote; } with at least one origin. */
+export function isEdgeVhost(vhost: VhostConfig | undefined): boolean {
+  return isEdge(vhost);
 }
 
 interface Pull {
@@ -52,13 +72,18 @@ export class EdgeService implements StreamObserver {
   /** Pulls by stream key (vhost/app/stream): the Source object may be replaced while one waits. */
   private readonly pulls = new Map<string, Pull>();
   private readonly pushes = new Map<Source, RtmpForwarder>();
+  /** Sources published here by a pull now: their publish and its end are the pull's own. */
+  private readonly pulled = new Set<Source>();
 
   constructor(
-    private readonly registry: StreamRegistry,
+    private readonly host: EdgeHost,
     private config: SluiceConfig,
-    private readonly connectOf: ConnectLookup,
     private readonly lingerMs = EDGE_LINGER_MS,
   ) {}
+
+  private get registry(): StreamRegistry {
+    return this.host.registry;
+  }
 
   /** The pull of a stream, if one runs (tests, the API). */
   pullOf(key: string): EdgeIngester | undefined {
@@ -69,16 +94,18 @@ export class EdgeService implements StreamObserver {
     return this.pulls.size;
   }
 
+  admit(vhost: VhostConfig, who: Admission): Promise<HookDecision> | null {
+    if (!isEdge(vhost) || !vhost.cluster.tokenTraverse) return null;
+    return this.checkAtOrigin(vhost, who.client.app, who.stream.param, who.client.pageUrl).then((refused) => {
+      if (refused) return { allowed: false, reason: refused, by: "origin" };
+      log.trace(who.client.id, `edge token_traverse: the origin allows ${who.kind} ${vhost.name}/${who.client.app}/${who.stream.stream} by client ${who.client.id}`);
+      return { allowed: true, reason: "" };
+    });
+  }
+
   playStarted(source: Source, vhost: VhostConfig, play?: PlayContext): void {
     if (!isEdge(vhost)) return;
     const incoming = identityOf(play?.connect);
-    const loop = loopReason(incoming);
-    if (loop && play) {
-      log.error(play.client.id, `edge play ${source.key} from ${play.client.ip} refused: ${loop}`);
-      setImmediate(() => play.close(loop));
-      return;
-    }
-    if (vhost.cluster.tokenTraverse && play) void this.traverse(source, vhost, play);
     const existing = this.pulls.get(source.key);
     if (existing && existing.ingester.state !== "stopped") {
       if (existing.linger) clearTimeout(existing.linger);
@@ -94,15 +121,21 @@ export class EdgeService implements StreamObserver {
 
   private startPull(source: Source, vhost: VhostConfig, play: PlayContext | undefined, incoming: ReturnType<typeof identityOf>): void {
     const { app, stream } = source;
-    const ingester = new EdgeIngester(nextClientId(), {
+    const param = play?.stream.param ?? "";
+    const ingester: EdgeIngester = new EdgeIngester(nextClientId(), {
       origins: vhost.cluster.origin,
       vhost: upstreamVhost(vhost.name),
       app,
       stream,
-      param: play?.stream.param ?? "",
+      param,
       pageUrl: play?.client.pageUrl ?? "",
-      ...connectIdentity(incoming, this.config.listen.map((l) => l.port)),
+      ...connectIdentity(incoming, this.config.listen.map((l) => l.port), this.host.serverId),
       chunkSize: vhost.chunkSize,
+      published: (s) => this.announce(s, ingester, param),
+      unpublished: (s) => {
+        this.host.unpublished(s, s.vhost);
+        this.pulled.delete(s);
+      },
       acquire: () => {
         const v = this.config.vhosts.get(source.vhost) ?? vhost;
         return this.registry.acquire(source.vhost, app, stream, sourcePlayConfig(v));
@@ -113,6 +146,21 @@ export class EdgeService implements StreamObserver {
     this.pulls.set(source.key, pull);
     log.trace(ingester.ref.id, `edge pull ${source.key} from ${vhost.cluster.origin.join(", ")} for client ${play?.client.id ?? "?"}`);
     ingester.start();
+  }
+
+  /** Tells the server's outputs that the pull publishes `source` now. */
+  private announce(source: Source, ingester: EdgeIngester, param: string): void {
+    const vhost = this.config.vhosts.get(source.vhost);
+    if (!vhost) return;
+    this.pulled.add(source);
+    this.host.published(source, vhost, {
+      pulledFrom: ingester.origin,
+      client: { id: ingester.ref.id, ip: parseEndpoint(ingester.origin).host, vhost, app: source.app, tcUrl: source.tcUrl, pageUrl: "" },
+      stream: { stream: source.stream, param },
+      // What would close a publisher (hls_on_error disconnect) drops the pull's connection:
+      // it starts again from the next origin.
+      close: (reason) => ingester.drop(reason),
+    });
   }
 
   playStopped(source: Source): void {
@@ -127,20 +175,18 @@ export class EdgeService implements StreamObserver {
   }
 
   published(source: Source, vhost: VhostConfig, ctx: PublishContext): void {
-    if (!isEdge(vhost)) return;
+    if (!isEdge(vhost) || ctx.pulledFrom !== undefined) return;
     this.stopPush(source);
     // A publish here wins over a pull still waiting for its origin: players play it here.
     this.stopPull(source.key);
-    const incoming = identityOf(this.connectOf(ctx.client.id));
-    // The forward service refuses (and logs) a publish that came back round a loop.
-    if (loopReason(incoming)) return;
+    const incoming = identityOf(this.host.connectOf(ctx.client.id));
     const push = new RtmpForwarder(source, {
       label: "edge push",
       endpoints: vhost.cluster.origin,
       vhost: upstreamVhost(vhost.name),
       param: ctx.stream.param,
       pageUrl: ctx.client.pageUrl,
-      ...connectIdentity(incoming, this.config.listen.map((l) => l.port)),
+      ...connectIdentity(incoming, this.config.listen.map((l) => l.port), this.host.serverId),
       queue: { queueMs: vhost.play.queueLength * 1000, queueBytes: FORWARD_QUEUE_BYTES },
       chunkSize: vhost.chunkSize,
       logId: ctx.client.id,
@@ -166,6 +212,8 @@ export class EdgeService implements StreamObserver {
   }
 
   unpublished(source: Source, vhost: VhostConfig | undefined): void {
+    // The end of a pull's own publish (it stopped, or lost every origin).
+    if (this.pulled.has(source)) return;
     this.stopPush(source);
     // Players of a publish to this edge that ended stay: they get the origin's stream now.
     if (isEdge(vhost) && source.playerCount > 0 && !source.publisher && !this.pulls.has(source.key)) {
@@ -234,12 +282,5 @@ export class EdgeService implements StreamObserver {
       }
     }
     return `token_traverse: no origin answered (${lastError})`;
-  }
-
-  /** token_traverse for a player that started: a refusal closes it. */
-  private async traverse(source: Source, vhost: VhostConfig, play: PlayContext): Promise<void> {
-    const refused = await this.checkAtOrigin(vhost, source.app, play.stream.param, play.client.pageUrl);
-    if (refused) play.close(refused);
-    else log.trace(play.client.id, `edge token_traverse ${source.key}: the origin allows client ${play.client.id}`);
   }
 }

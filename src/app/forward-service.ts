@@ -6,15 +6,15 @@
  * its players or the other destinations. A reload starts and stops forwarders of running
  * publishes to match the new destinations (forward turned on or off included).
  *
- * Loops (the seed's "dead-loop detect", docs/forward.md): this service sees every publish,
- * so it is also where a publish that comes back to this server is refused: its connect
- * names this server among the servers the stream passed through. A destination that is this
- * server itself, or the server the stream came from, is refused before connecting.
+ * Loops (the seed's "dead-loop detect", docs/forward.md): each forward's connect names the
+ * servers the stream passed through, this one last, so that a server on that path refuses
+ * it when it comes round again (rtmp-connection.ts, at connect). A destination that is this
+ * server itself, or the server the stream came from, is refused here before connecting.
  */
 import { DEFAULT_VHOST, type SluiceConfig, type VhostConfig } from "../conf/config.js";
 import { log } from "../core/logger.js";
 import { RtmpForwarder } from "../outputs/forward/rtmp-forwarder.js";
-import { connectIdentity, identityOf, isOwnEndpoint, isSenderEndpoint, loopReason, type UpstreamIdentity } from "../outputs/forward/upstream-identity.js";
+import { connectIdentity, identityOf, isOwnEndpoint, isSenderEndpoint, type UpstreamIdentity } from "../outputs/forward/upstream-identity.js";
 import type { Amf0Object } from "../protocol/rtmp/amf0.js";
 import type { Source } from "../stream/source.js";
 import type { PublishContext, StreamObserver } from "./stream-observer.js";
@@ -22,17 +22,12 @@ import type { PublishContext, StreamObserver } from "./stream-observer.js";
 /** A forwarder's queue may hold this many bytes, whatever `queue_length` says (as a player's). */
 export const FORWARD_QUEUE_BYTES = 16 * 1024 * 1024;
 
-/** The connect command object of a live RTMP client, by its id (none for HTTP clients). */
-export type ConnectLookup = (clientId: number) => Amf0Object | undefined;
-
-/** A ConnectLookup over the RTMP server's live connections. */
-export function connectLookup(server: {
-  connections(): Iterable<[unknown, { readonly id: number; connect: { commandObject: Amf0Object } | undefined }]>;
-}): ConnectLookup {
-  return (id) => {
-    for (const [, session] of server.connections()) if (session.id === id) return session.connect?.commandObject;
-    return undefined;
-  };
+/** What forwards and pushes need of the server. */
+export interface ForwardHost {
+  /** The id this server names itself by in its connects (upstream-identity.ts). */
+  readonly serverId: string;
+  /** The connect command object of a live RTMP client, by its id (none for HTTP clients and pulls). */
+  connectOf(clientId: number): Amf0Object | undefined;
 }
 
 /** The vhost as an upstream connection names it: none for the default vhost (as SRS). */
@@ -69,7 +64,7 @@ export class ForwardService implements StreamObserver {
 
   constructor(
     private config: SluiceConfig,
-    private readonly connectOf: ConnectLookup,
+    private readonly host: ForwardHost,
   ) {}
 
   /** The forwarders of a publish in progress (tests, the API). */
@@ -78,14 +73,7 @@ export class ForwardService implements StreamObserver {
   }
 
   published(source: Source, vhost: VhostConfig, ctx: PublishContext): void {
-    const incoming = identityOf(this.connectOf(ctx.client.id));
-    const loop = loopReason(incoming);
-    if (loop) {
-      log.error(ctx.client.id, `publish ${source.key} from ${ctx.client.ip} refused: ${loop}`);
-      // After every observer heard of the publish, so that each hears of its end in order.
-      setImmediate(() => ctx.close(loop));
-      return;
-    }
+    const incoming = identityOf(this.host.connectOf(ctx.client.id));
     if (incoming) log.trace(ctx.client.id, `publish ${source.key} comes from server ${incoming.server} (path ${incoming.hops.join(" -> ")})`);
     this.stopAll(source);
     // Every publish is kept, forwarded or not, so that a reload can start forwarding it.
@@ -126,7 +114,7 @@ export class ForwardService implements StreamObserver {
       endpoints: [dest],
       vhost: upstreamVhost(vhost.name),
       param: ctx.stream.param,
-      ...connectIdentity(f.incoming, this.config.listen.map((l) => l.port)),
+      ...connectIdentity(f.incoming, this.config.listen.map((l) => l.port), this.host.serverId),
       queue: { queueMs: vhost.play.queueLength * 1000, queueBytes: FORWARD_QUEUE_BYTES },
       chunkSize: vhost.chunkSize,
       logId: ctx.client.id,

@@ -19,6 +19,18 @@ export interface HookDecision {
   allowed: boolean;
   /** Why it was denied: the URL and what it answered, for the log line. */
   reason: string;
+  /** Who denied, for the log line ("refused by hook"): the hooks when absent. */
+  by?: string;
+}
+
+/**
+ * One decision from two taken at the same time (a hook and token_traverse): the first
+ * denial, else allowed; null when neither has anything to wait for.
+ */
+export function bothDecisions(a: Promise<HookDecision> | null, b: Promise<HookDecision> | null): Promise<HookDecision> | null {
+  if (a === null) return b;
+  if (b === null) return a;
+  return Promise.all([a, b]).then(([x, y]) => (x.allowed ? y : x));
 }
 
 /** Observes each call (metrics): event, seconds, outcome. */

@@ -24,7 +24,9 @@ import { packageRoot } from "../native/index.js";
 import { HttpFlvPlayer, type FlvSink } from "../outputs/http-flv/http-flv-player.js";
 import type { Source } from "../stream/source.js";
 import { checkAccess } from "./access.js";
+import { isEdgeVhost } from "./edge-service.js";
 import { matchFlvMount, type FlvMountMatch } from "./flv-mount.js";
+import { bothDecisions, type HookDecision } from "./http-hooks.js";
 import type { RtmpServer } from "./rtmp-server.js";
 import type { HookClient } from "./stream-hooks.js";
 import { sourcePlayConfig } from "./rtmp-connection.js";
@@ -143,8 +145,17 @@ export class StreamRoutes {
     return true;
   }
 
+  /**
+   * Whether the stream a mount names can be played now: it is published here, or the vhost
+   * is an edge (the first player makes it pull the stream from the origin, as an RTMP
+   * player does).
+   */
+  private playable(match: FlvMountMatch): boolean {
+    return isEdgeVhost(match.vhost) || (this.server.registry.get(match.vhost.name, match.app, match.stream)?.publisher ?? null) !== null;
+  }
+
   /** The stream a request names and may play, or the status to answer (null: not ours). */
-  private resolve(req: HttpRequest, ip: string): { match: FlvMountMatch; source: Source } | string | null {
+  private resolve(req: HttpRequest, ip: string): { match: FlvMountMatch; key: string } | string | null {
     const url = req.getUrl();
     if (!url.endsWith(".flv")) return null;
     const match = matchFlvMount(this.server.currentConfig, req.getHeader("host"), url);
@@ -155,21 +166,21 @@ export class StreamRoutes {
       log.warn(0, `http-flv ${ip} play ${vhost.name}/${app}/${stream} refused: ${refused}`);
       return "403 Forbidden";
     }
-    const source = this.server.registry.get(vhost.name, app, stream);
-    // As SRS, a stream is mounted while it is published; otherwise the URL is an ordinary
-    // path, and a static .flv file there is served (or 404).
-    if (!source?.publisher) return null;
+    const key = `${vhost.name}/${app}/${stream}`;
+    // As SRS, a stream is mounted while it is published (or on an edge); otherwise the URL
+    // is an ordinary path, and a static .flv file there is served (or 404).
+    if (!this.playable(match)) return null;
     // max_connections counts HTTP-FLV and WS-FLV players with RTMP connections, as SRS.
     const max = this.server.currentConfig.maxConnections;
     if (this.server.connectionCount + this.clients.size >= max) {
       const now = Date.now();
       if (now - this.lastRefusedLog >= 1000) {
         this.lastRefusedLog = now;
-        log.warn(0, `http-flv ${ip} play ${source.key} refused: max_connections ${max} reached`);
+        log.warn(0, `http-flv ${ip} play ${key} refused: max_connections ${max} reached`);
       }
       return "503 Service Unavailable";
     }
-    return { match, source };
+    return { match, key };
   }
 
   private serveHttpFlv(http: HttpServer, res: HttpResponse, req: HttpRequest): boolean {
@@ -212,11 +223,11 @@ export class StreamRoutes {
         res.writeHeader("Cache-Control", "no-cache");
         res.write(header);
       });
-      client = this.attach(id, "http-flv", info, r.source, sink, r.match, () => {
+      client = this.attach(id, "http-flv", info, sink, r.match, () => {
         if (!sink.aborted) res.close();
       });
     };
-    const pending = this.server.hooks.play(this.hookClient(id, info, r.match), { stream: r.match.stream, param: info.param });
+    const pending = this.decide(id, info, r.match);
     if (!pending) {
       start();
       return true;
@@ -224,17 +235,17 @@ export class StreamRoutes {
     void pending.then((d) => {
       if (sink.aborted) return;
       if (!d.allowed) {
-        log.warn(id, `http-flv ${ip} play ${r.source.key} refused by hook: ${d.reason}`);
+        log.warn(id, `http-flv ${ip} play ${r.key} refused by ${d.by ?? "hook"}: ${d.reason}`);
         res.cork(() => {
           res.writeStatus("403 Forbidden");
           writeCors(res, opts);
-          res.writeHeader("Content-Type", "text/plain; charset=utf-8").end("denied by the on_play hook\n");
+          res.writeHeader("Content-Type", "text/plain; charset=utf-8").end(d.by ? `denied by the ${d.by}\n` : "denied by the on_play hook\n");
         });
         sink.aborted = true;
         return;
       }
       // The stream may have ended while the hook decided.
-      if (!r.source.publisher) {
+      if (!this.playable(r.match)) {
         res.cork(() => res.writeStatus("404 Not Found").end("not found\n"));
         sink.aborted = true;
         return;
@@ -242,6 +253,13 @@ export class StreamRoutes {
       start();
     });
     return true;
+  }
+
+  /** The on_play hook's and token_traverse's decision on a player, or null when nothing decides. */
+  private decide(id: number, info: RequestInfo, match: FlvMountMatch): Promise<HookDecision> | null {
+    const client = this.hookClient(id, info, match);
+    const stream = { stream: match.stream, param: info.param };
+    return bothDecisions(this.server.hooks.play(client, stream), this.server.admit(match.vhost, { kind: "play", client, stream }));
   }
 
   private hookClient(id: number, info: RequestInfo, match: FlvMountMatch): HookClient {
@@ -252,7 +270,6 @@ export class StreamRoutes {
     interface WsData {
       id: number;
       info: RequestInfo;
-      source: Source;
       match: FlvMountMatch;
       client?: FlvClient;
       sink?: WsFlvSink;
@@ -279,9 +296,9 @@ export class StreamRoutes {
         const info: RequestInfo = { ip, url: req.getUrl(), param: queryOf(req), pageUrl: req.getHeader("referer") };
         const id = nextClientId();
         const upgrade = (): void => {
-          res.cork(() => res.upgrade<WsData>({ id, info, source: r.source, match: r.match }, key, protocol, extensions, context));
+          res.cork(() => res.upgrade<WsData>({ id, info, match: r.match }, key, protocol, extensions, context));
         };
-        const pending = this.server.hooks.play(this.hookClient(id, info, r.match), { stream: r.match.stream, param: info.param });
+        const pending = this.decide(id, info, r.match);
         if (!pending) {
           upgrade();
           return;
@@ -294,13 +311,13 @@ export class StreamRoutes {
             upgrade();
             return;
           }
-          log.warn(id, `ws-flv ${ip} play ${r.source.key} refused by hook: ${d.reason}`);
-          res.cork(() => res.writeStatus("403 Forbidden").end("denied by the on_play hook\n"));
+          log.warn(id, `ws-flv ${ip} play ${r.key} refused by ${d.by ?? "hook"}: ${d.reason}`);
+          res.cork(() => res.writeStatus("403 Forbidden").end(d.by ? `denied by the ${d.by}\n` : "denied by the on_play hook\n"));
         });
       },
       open: (ws: WebSocket<WsData>) => {
         const data = ws.getUserData();
-        if (!data.source.publisher) {
+        if (!this.playable(data.match)) {
           ws.end(1000, "stream not published");
           return;
         }
@@ -308,7 +325,7 @@ export class StreamRoutes {
         data.sink = sink;
         const vhost = data.match.vhost;
         ws.send(flvHeader(vhost.httpRemux.hasAudio, vhost.httpRemux.hasVideo), true);
-        data.client = this.attach(data.id, "ws-flv", data.info, data.source, sink, data.match, () => {
+        data.client = this.attach(data.id, "ws-flv", data.info, sink, data.match, () => {
           if (!sink.closed) ws.end(1000, "kicked");
         });
       },
@@ -327,7 +344,6 @@ export class StreamRoutes {
     id: number,
     kind: FlvClient["kind"],
     info: RequestInfo,
-    source: Source,
     sink: FlvSink,
     match: FlvMountMatch,
     close: () => void,
@@ -335,7 +351,7 @@ export class StreamRoutes {
     const { vhost } = match;
     const ip = info.ip;
     // Keep the source alive while this player is on it, exactly as an RTMP player does.
-    const s = this.server.registry.acquire(vhost.name, source.app, source.stream, sourcePlayConfig(vhost));
+    const s = this.server.registry.acquire(vhost.name, match.app, match.stream, sourcePlayConfig(vhost));
     const player = new HttpFlvPlayer(sink, { queueMs: vhost.play.queueLength * 1000, queueBytes: QUEUE_BYTES }, s.gopCacheSize > 0);
     const client: FlvClient = { id, kind, ...info, match, source: s, player, startedAt: Date.now(), close };
     if (s.tcUrl === "") s.tcUrl = `rtmp://${vhost.name}/${s.app}`;

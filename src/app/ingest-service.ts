@@ -44,6 +44,7 @@ function ingestSpec(config: SluiceConfig, vhost: string, ingest: IngestConfig, e
     engine,
     copy: !engine.enabled || engine.vcodec === "" || engine.acodec === "",
     output,
+    logLevel: config.ffLogLevel,
   };
   const problem = jobProblem(job);
   if (problem) return problem;
@@ -63,7 +64,7 @@ function ingestSpec(config: SluiceConfig, vhost: string, ingest: IngestConfig, e
     args: ffmpegArguments(job),
     // SRS: ffmpeg-ingest-VHOST-APP-STREAM.log, named after the output stream.
     logFile: ffmpegLogFile(config.ffLogDir, ["ingest", vhost, into?.app ?? ingest.name, into?.stream ?? String(index)]),
-    fingerprint: JSON.stringify({ binary, input: ingest.input, engine: { ...engine, where: "" }, port: rtmpPort(config), logDir: config.ffLogDir }),
+    fingerprint: JSON.stringify({ binary, input: ingest.input, engine: { ...engine, where: "" }, port: rtmpPort(config), logDir: config.ffLogDir, logLevel: config.ffLogLevel }),
   };
 }
 

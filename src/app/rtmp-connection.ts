@@ -18,9 +18,10 @@ import { TimestampUnwrapper } from "../protocol/rtmp/timestamp-unwrapper.js";
 import type { Source, SourcePlayConfig } from "../stream/source.js";
 import type { StreamRegistry } from "../stream/stream-registry.js";
 import { checkAccess } from "./access.js";
-import type { HookDecision } from "./http-hooks.js";
+import { identityOf, loopReason } from "../outputs/forward/upstream-identity.js";
+import { bothDecisions, type HookDecision } from "./http-hooks.js";
 import type { HookClient, StreamHooks } from "./stream-hooks.js";
-import type { PlayContext, PublishContext } from "./stream-observer.js";
+import type { Admission, PlayContext, PublishContext } from "./stream-observer.js";
 import { parseStreamRequest } from "./stream-url.js";
 
 /** What a connection needs from the server around it. */
@@ -39,6 +40,10 @@ export interface ConnectionContext {
   playStopped(source: Source, vhost: string): void;
   /** http_hooks of every vhost. */
   readonly hooks: StreamHooks;
+  /** This server's id: a connect whose hop list holds it came round a loop. */
+  readonly serverId: string;
+  /** What observers decide about a play or publish before it starts (token_traverse); null: nothing to wait for. */
+  admit(vhost: VhostConfig, who: Admission): Promise<HookDecision> | null;
 }
 
 interface Publishing {
@@ -64,7 +69,7 @@ interface Playing {
  * or a connection closed meanwhile runs `denied` or nothing. Keeps a server without hooks
  * synchronous.
  */
-function afterHook(pending: Promise<HookDecision> | null, alive: () => boolean, then: () => void, denied: (reason: string) => void): void {
+function afterHook(pending: Promise<HookDecision> | null, alive: () => boolean, then: () => void, denied: (d: HookDecision) => void): void {
   if (pending === null) {
     then();
     return;
@@ -72,8 +77,13 @@ function afterHook(pending: Promise<HookDecision> | null, alive: () => boolean, 
   void pending.then((d) => {
     if (!alive()) return;
     if (d.allowed) then();
-    else denied(d.reason);
+    else denied(d);
   });
+}
+
+/** "hook: on_play URL: answer..." or "origin: token_traverse: ...", for a denial's log line. */
+function deniedBy(d: HookDecision): string {
+  return `${d.by ?? "hook"}: ${d.reason}`;
 }
 
 /** What the API and hooks see of one of the connection's streams. */
@@ -145,6 +155,14 @@ export class RtmpConnection implements RtmpServerSessionHandler {
       session.rejectConnect("NetConnection.Connect.Rejected", `vhost ${r.vhost} is not served`);
       return;
     }
+    // A server's pull or push names the servers its stream passed through: this one among
+    // them means a loop (through any number of servers), refused before it goes round again.
+    const loop = loopReason(identityOf(req.commandObject), this.ctx.serverId);
+    if (loop) {
+      log.error(session.id, `rtmp ${session.peer} connect tcUrl=${req.tcUrl} refused: ${loop}`);
+      session.rejectConnect("NetConnection.Connect.Rejected", loop);
+      return;
+    }
     this.vhost = vhost;
     log.trace(session.id, `rtmp ${session.peer} connect tcUrl=${req.tcUrl} app=${req.app} vhost=${vhost.name} flashVer=${req.flashVer}`);
     const client = this.clientFor(session, vhost, r.app);
@@ -153,8 +171,8 @@ export class RtmpConnection implements RtmpServerSessionHandler {
       this.ctx.hooks.connect(client, { stream: "", param: r.param }),
       () => !this.closed,
       () => session.acceptConnect(vhost.chunkSize),
-      (reason) => {
-        log.warn(session.id, `rtmp ${session.peer} connect refused by hook: ${reason}`);
+      (d) => {
+        log.warn(session.id, `rtmp ${session.peer} connect refused by ${deniedBy(d)}`);
         session.rejectConnect("NetConnection.Connect.Rejected", "denied by the on_connect hook");
       },
     );
@@ -189,15 +207,15 @@ export class RtmpConnection implements RtmpServerSessionHandler {
       throw new SluiceError("ERR_RTMP_STATE", `publish twice on stream id ${req.streamId}`);
     }
     const hook = this.clientFor(session, vhost, app);
-    const pending = this.ctx.hooks.publish(hook, { stream, param });
+    const pending = bothDecisions(this.ctx.hooks.publish(hook, { stream, param }), this.ctx.admit(vhost, { kind: "publish", client: hook, stream: { stream, param } }));
     if (pending) this.pending.add(req.streamId);
     afterHook(
       pending,
       () => (this.pending.delete(req.streamId), !this.closed),
       () => this.startPublish(session, req, vhost, app, stream, param, hook),
-      (reason) => {
-        log.warn(session.id, `rtmp ${session.peer} publish ${vhost.name}/${app}/${stream} refused by hook: ${reason}`);
-        session.rejectPublish(req.streamId, "NetStream.Publish.Rejected", "denied by the on_publish hook");
+      (d) => {
+        log.warn(session.id, `rtmp ${session.peer} publish ${vhost.name}/${app}/${stream} refused by ${deniedBy(d)}`);
+        session.rejectPublish(req.streamId, "NetStream.Publish.Rejected", d.by ? `denied by the ${d.by}` : "denied by the on_publish hook");
       },
     );
   }
@@ -256,15 +274,15 @@ export class RtmpConnection implements RtmpServerSessionHandler {
     }
     if (this.pending.has(req.streamId)) throw new SluiceError("ERR_RTMP_STATE", `play twice on stream id ${req.streamId}`);
     const hook = this.clientFor(session, vhost, app);
-    const pending = this.ctx.hooks.play(hook, { stream, param });
+    const pending = bothDecisions(this.ctx.hooks.play(hook, { stream, param }), this.ctx.admit(vhost, { kind: "play", client: hook, stream: { stream, param } }));
     if (pending) this.pending.add(req.streamId);
     afterHook(
       pending,
       () => (this.pending.delete(req.streamId), !this.closed),
       () => this.startPlay(session, req, vhost, app, stream, param, hook),
-      (reason) => {
-        log.warn(session.id, `rtmp ${session.peer} play ${vhost.name}/${app}/${stream} refused by hook: ${reason}`);
-        session.rejectPlay(req.streamId, "NetStream.Play.Rejected", "denied by the on_play hook");
+      (d) => {
+        log.warn(session.id, `rtmp ${session.peer} play ${vhost.name}/${app}/${stream} refused by ${deniedBy(d)}`);
+        session.rejectPlay(req.streamId, "NetStream.Play.Rejected", d.by ? `denied by the ${d.by}` : "denied by the on_play hook");
       },
     );
   }

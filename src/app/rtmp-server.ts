@@ -7,14 +7,15 @@ import net from "node:net";
 import { DEFAULT_VHOST, type ListenAddress, type SluiceConfig, type VhostConfig } from "../conf/config.js";
 import { SluiceError } from "../core/errors.js";
 import { log } from "../core/logger.js";
+import type { Amf0Object } from "../protocol/rtmp/amf0.js";
 import { RtmpServerSession, defaultSessionOptions } from "../protocol/rtmp/server-session.js";
 import type { Source } from "../stream/source.js";
 import { StreamRegistry } from "../stream/stream-registry.js";
 import { HlsService } from "./hls-service.js";
 import { PROCESS_IDS } from "../core/ids.js";
-import { HttpHooks, type HookObserver } from "./http-hooks.js";
+import { HttpHooks, bothDecisions, type HookDecision, type HookObserver } from "./http-hooks.js";
 import { StreamHooks } from "./stream-hooks.js";
-import type { PlayContext, PublishContext, StreamObserver } from "./stream-observer.js";
+import type { Admission, PlayContext, PublishContext, StreamObserver } from "./stream-observer.js";
 import type { HlsSegmentWritten } from "../outputs/hls/hls-stream.js";
 import { PithyPrint, type PithyClient, type PithySubject } from "./pithy-print.js";
 import { RtmpConnection, sourcePlayConfig, type ConnectionContext } from "./rtmp-connection.js";
@@ -36,6 +37,18 @@ export interface RtmpServerTimeouts {
 /** Publishers' timeouts are per vhost: `publish { firstpkt_timeout; normal_timeout; }`. */
 export const defaultTimeouts: RtmpServerTimeouts = { handshakeMs: 10_000, idleMs: 30_000 };
 
+export interface RtmpServerOptions {
+  timeouts?: RtmpServerTimeouts;
+  /** Observes each hook call (metrics). */
+  hookObserver?: HookObserver;
+  /**
+   * The id this server names itself by in the pulls and pushes it makes, and looks for in
+   * those it receives (loops). The process's id by default; in-process tests give each
+   * server its own.
+   */
+  serverId?: string;
+}
+
 export class RtmpServer implements ConnectionContext, PithySubject {
   readonly registry = new StreamRegistry();
   readonly hls = new HlsService();
@@ -55,19 +68,28 @@ export class RtmpServer implements ConnectionContext, PithySubject {
   private closedBytesIn = 0;
   private closedBytesOut = 0;
   private readonly pithy: PithyPrint;
+  private readonly timeouts: RtmpServerTimeouts;
+  readonly serverId: string;
 
   constructor(
     private config: SluiceConfig,
-    private readonly timeouts: RtmpServerTimeouts = defaultTimeouts,
-    hookObserver?: HookObserver,
+    options: RtmpServerOptions = {},
   ) {
+    this.timeouts = options.timeouts ?? defaultTimeouts;
+    this.serverId = options.serverId ?? PROCESS_IDS.serverId;
     this.pithy = new PithyPrint(this, config.pithyPrintMs);
-    this.hooks = new StreamHooks(new HttpHooks(hookObserver), PROCESS_IDS, this.registry);
+    this.hooks = new StreamHooks(new HttpHooks(options.hookObserver), { serverId: this.serverId, serviceId: PROCESS_IDS.serviceId }, this.registry);
   }
 
   /** Every live RTMP connection and its session (the API lists them). */
   connections(): IterableIterator<[RtmpConnection, RtmpServerSession]> {
     return this.live.entries();
+  }
+
+  /** The connect command object of a live RTMP client, by its id (forward and edge read a sender's identity there). */
+  connectOf(clientId: number): Amf0Object | undefined {
+    for (const session of this.live.values()) if (session.id === clientId) return session.connect?.commandObject;
+    return undefined;
   }
 
   get connectionCount(): number {
@@ -208,6 +230,15 @@ export class RtmpServer implements ConnectionContext, PithySubject {
 
   playStarted(source: Source, vhost: VhostConfig, play?: PlayContext): void {
     for (const o of this.observers) o.playStarted?.(source, vhost, play);
+  }
+
+  admit(vhost: VhostConfig, who: Admission): Promise<HookDecision> | null {
+    let pending: Promise<HookDecision> | null = null;
+    for (const o of this.observers) {
+      const d = o.admit?.(vhost, who);
+      if (d) pending = bothDecisions(pending, d);
+    }
+    return pending;
   }
 
   playStopped(source: Source, vhost: string): void {

@@ -7,12 +7,19 @@
 import type { SluiceConfig, VhostConfig } from "../conf/config.js";
 import type { Amf0Object } from "../protocol/rtmp/amf0.js";
 import type { Source } from "../stream/source.js";
+import type { HookDecision } from "./http-hooks.js";
 import type { HookClient, HookStream } from "./stream-hooks.js";
 
 /** The publish an observer hears of. */
 export interface PublishContext {
   /** Closes the publisher (e.g. hls_on_error disconnect), with a reason for the log. */
   close(reason: string): void;
+  /**
+   * Set when the publisher is this server's own pull of the stream from an origin (an
+   * edge): HLS, DVR, forward and transcode follow it as any publish; the edge does not
+   * push it back.
+   */
+  pulledFrom?: string;
   /** The publisher as the hooks name it, and its stream name and param. */
   client: HookClient;
   stream: HookStream;
@@ -30,7 +37,19 @@ export interface PlayContext {
   close(reason: string): void;
 }
 
+/** A client about to play or publish, for observers that may refuse it first (token_traverse). */
+export interface Admission {
+  kind: "play" | "publish";
+  client: HookClient;
+  stream: HookStream;
+}
+
 export interface StreamObserver {
+  /**
+   * Whether `who` may go on, decided before its play or publish starts (as a hook);
+   * null when this observer has nothing to say about it.
+   */
+  admit?(vhost: VhostConfig, who: Admission): Promise<HookDecision> | null;
   /** A publish started on `source` (after it was accepted). */
   published?(source: Source, vhost: VhostConfig, ctx: PublishContext): void;
   /** The publisher of `source` left (after the Source was told); `vhost` is undefined when a reload removed it. */

@@ -75,7 +75,7 @@ export function transcodePlans(config: SluiceConfig, vhost: VhostConfig, app: st
         continue;
       }
       const output = fillOutputTemplate(engine.output, { vhost: vhost.name, port, app, stream, param, engine: engine.name });
-      const job: FfmpegJob = { input, engine, output };
+      const job: FfmpegJob = { input, engine, output, logLevel: config.ffLogLevel };
       const problem = jobProblem(job);
       if (problem) {
         log.warn(0, `${where}: ${problem}; not started`);
@@ -96,7 +96,7 @@ export function transcodePlans(config: SluiceConfig, vhost: VhostConfig, app: st
           args: ffmpegArguments(job),
           // SRS: ffmpeg-encoder-VHOST-APP-STREAM-ENGINE.log
           logFile: ffmpegLogFile(config.ffLogDir, ["encoder", vhost.name, app, stream, engine.name]),
-          fingerprint: JSON.stringify({ binary, engine: { ...engine, where: "" }, port, param, logDir: config.ffLogDir }),
+          fingerprint: JSON.stringify({ binary, engine: { ...engine, where: "" }, port, param, logDir: config.ffLogDir, logLevel: config.ffLogLevel }),
         },
         outputKey: target ? outputKey(target) : null,
       });

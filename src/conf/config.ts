@@ -325,6 +325,8 @@ export interface SluiceConfig {
   utcTime: boolean;
   /** ff_log_dir: where ffmpeg children log (one file each), or /dev/null; default ./objs. */
   ffLogDir: string;
+  /** ff_log_level: ffmpeg children's `-loglevel`; default info (as SRS). */
+  ffLogLevel: FfLogLevel;
   /** Every vhost by name; always has "__defaultVhost__". */
   vhosts: ReadonlyMap<string, VhostConfig>;
   /** http_server { }: static files, HLS, HTTP-FLV; default off. */
@@ -382,6 +384,9 @@ const PUBLISH_DEFAULTS: Readonly<PublishConfig> = Object.freeze({
 export const MIN_LATENCY_MW_MS = 100;
 
 const LOG_LEVELS: readonly LogLevel[] = ["verbose", "info", "trace", "warn", "error"];
+/** ffmpeg's -loglevel names (full.conf lists the same). */
+export const FF_LOG_LEVELS = ["quiet", "panic", "fatal", "error", "warning", "info", "verbose", "debug", "trace"] as const;
+export type FfLogLevel = (typeof FF_LOG_LEVELS)[number];
 const TIME_JITTERS: readonly TimeJitter[] = ["full", "zero", "off"];
 
 // ---------------------------------------------------------------------------------------
@@ -1114,6 +1119,7 @@ interface RootDraft {
   utcTime: boolean;
   logFormat: "text" | "json";
   ffLogDir: string;
+  ffLogLevel: FfLogLevel;
   vhosts: Map<string, VhostDraft>;
   httpServer: Partial<HttpServerConfig>;
   httpApi: HttpApiDraft;
@@ -1147,6 +1153,7 @@ const ROOT_RULES: BlockRules<RootDraft> = {
   srs_log_file: { read: (d, root) => (root.logFile = readString(d, "a file path")) },
   srs_log_format: { read: (d, root) => (root.logFormat = readChoice(d, ["text", "json"] as const)) },
   ff_log_dir: { read: (d, root) => (root.ffLogDir = readString(d, "a directory, or /dev/null")) },
+  ff_log_level: { read: (d, root) => (root.ffLogLevel = readChoice(d, FF_LOG_LEVELS)) },
   // SRS has no lower bound; below 100 ms the status lines would flood the log.
   pithy_print_ms: { read: (d, root) => (root.pithyPrintMs = readInteger(d, 100)) },
   utc_time: { read: (d, root, ctx) => (root.utcTime = readFlag(d, ctx, false)) },
@@ -1239,6 +1246,7 @@ function buildConfig(tree: readonly Directive[], file: string): LoadResult {
     utcTime: false,
     logFormat: "text",
     ffLogDir: "./objs",
+    ffLogLevel: "info",
     vhosts: new Map(),
     httpServer: {},
     httpApi: { auth: {}, rawApi: {} },
@@ -1302,6 +1310,7 @@ function buildConfig(tree: readonly Directive[], file: string): LoadResult {
     pithyPrintMs: root.pithyPrintMs,
     utcTime: root.utcTime,
     ffLogDir: root.ffLogDir,
+    ffLogLevel: root.ffLogLevel,
     vhosts: new FrozenMap(vhosts),
     httpServer: {
       ...HTTP_SERVER_DEFAULTS,

@@ -2,14 +2,16 @@
  * cluster { mode remote; }: origin, edge and edge of edge on 127.0.0.1. Players of the edge
  * make it pull each stream once from the origin, shared, stopped after the last player
  * left; a publish to the edge reaches the origin; an origin killed mid-stream fails over
- * to the next one while the edge's player keeps playing; token_traverse lets the origin's
- * hooks see edge clients' tokens.
+ * to the next one while the edge's player keeps playing; HTTP-FLV and WS-FLV players start
+ * a pull too, and a pulled stream gets HLS on the edge; token_traverse lets the origin's
+ * hooks see edge clients' tokens and refuse them before they get a frame.
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { isVideoFrame, probe, publish, readFlvFile, recordFlv, type Publisher } from '../support/clients.js';
+import { isVideoFrame, parseFlv, probe, publish, readFlvFile, recordFlv, type Publisher } from '../support/clients.js';
+import { httpStream, wsStream } from '../support/http-stream.js';
 import { testMedia } from '../support/fixtures.js';
 import { freePort } from '../support/ports.js';
 import { startServer, type RunningServer } from '../support/server.js';
@@ -24,7 +26,10 @@ vhost __defaultVhost__ {
 ${vhost}
 }
 `;
-const edgeOf = (origins: string, more = ''): string => conf(`cluster { mode remote; origin ${origins}; ${more} }`);
+const edgeOf = (origins: string, more = '', vhost = '', extra = ''): string => conf(`cluster { mode remote; origin ${origins}; ${more} }\n${vhost}`, extra);
+/** An HTTP server on {{port:http}} serving HTTP-FLV and WS-FLV (and HLS from {{dir}}). */
+const HTTP_SERVER = 'http_server { enabled on; listen {{port:http}}; dir {{dir}}; }';
+const HTTP_REMUX = 'http_remux { enabled on; mount [vhost]/[app]/[stream].flv; }';
 
 function tracks(r: Awaited<ReturnType<typeof probe>>): string[] {
   return r.streams.map((s) => `${s.codec_type}:${s.codec_name}`).sort();
@@ -112,6 +117,47 @@ describe('origin, edge and edge of edge', () => {
   }, 30_000);
 });
 
+describe('HTTP players and outputs of an edge', () => {
+  let origin: RunningServer;
+  let edge: RunningServer;
+  let pub: Publisher;
+  const httpUrl = (p: string): string => `http://127.0.0.1:${edge.ports['http']}${p}`;
+
+  beforeAll(async () => {
+    origin = await startServer({ confText: conf() });
+    edge = await startServer({
+      confText: edgeOf(`127.0.0.1:${origin.port}`, '', `${HTTP_REMUX}\nhls { enabled on; hls_path {{dir}}; hls_fragment 1; hls_window 6; }`, HTTP_SERVER),
+    });
+    pub = publish(file, origin.url('live', 'h'), { loop: true });
+    await pub.ready;
+  }, 60_000);
+
+  afterAll(async () => {
+    await pub?.stop();
+    await Promise.all([edge?.stop(), origin?.stop()]);
+  });
+
+  it('pulls a stream for an HTTP-FLV player, and a WS-FLV player shares the pull', async () => {
+    expect(tracks(await probe(httpUrl('/live/h.flv')))).toEqual(['audio:aac', 'video:h264']);
+    await edge.waitForLog(/edge pull live\/h from rtmp:\/\/127\.0\.0\.1:\d+\/live\/h playing/);
+    const ws = await wsStream(`ws://127.0.0.1:${edge.ports['http']}/live/h.flv`, 3);
+    expect(parseFlv(ws.body).tags.filter(isVideoFrame).length).toBeGreaterThan(20);
+    expect(count(origin, /play __defaultVhost__\/live\/h\b/)).toBe(1);
+  }, 40_000);
+
+  it('makes HLS of the stream it pulls, as SRS\'s edge does', async () => {
+    // A player keeps the pull up while the segmenter works.
+    const http = httpStream(httpUrl('/live/h.flv'), 8);
+    for (const until = Date.now() + 15_000; ; await new Promise((r) => setTimeout(r, 250))) {
+      const r = await fetch(httpUrl('/live/h.m3u8')).catch(() => null);
+      if (r?.status === 200 && (await r.text()).includes('.ts')) break;
+      if (Date.now() > until) throw new Error('no HLS playlist of the pulled stream on the edge');
+    }
+    expect(tracks(await probe(httpUrl('/live/h.m3u8')))).toEqual(['audio:aac', 'video:h264']);
+    expect((await http).status).toBe(200);
+  }, 40_000);
+});
+
 describe('edge failover', () => {
   it('goes on playing from the next origin when the first one is killed mid-stream', async () => {
     const down = await freePort();
@@ -193,7 +239,7 @@ describe('token_traverse', () => {
     origin = await startServer({
       confText: conf(`http_hooks { enabled on; on_connect ${h('/connect')}; on_play ${h('/play')}; on_publish ${h('/publish')}; }`),
     });
-    edge = await startServer({ confText: edgeOf(`127.0.0.1:${origin.port}`, 'token_traverse on;') });
+    edge = await startServer({ confText: edgeOf(`127.0.0.1:${origin.port}`, 'token_traverse on;', HTTP_REMUX, HTTP_SERVER) });
   }, 60_000);
 
   afterAll(async () => {
@@ -210,14 +256,27 @@ describe('token_traverse', () => {
     // token_traverse: the player's own connect to the origin, with its token.
     expect(hooks.of('on_connect').some((b) => String(b['tcUrl']).includes('token=good'))).toBe(true);
 
-    // A player the origin refuses is closed as soon as the origin answers (the stream is
-    // already pulled, so it may have had its first frames).
+    // A player the origin refuses is refused before its play starts: not a frame.
     const bad = new RtmpClient(parseRtmpUrl(`${edge.url('live', 'tt')}?token=bad`));
-    const closed = new Promise<void>((r) => bad.once('close', () => r()));
-    await bad.connect();
-    await bad.play(await bad.createStream());
-    await closed;
-    await edge.waitForLog(/play __defaultVhost__\/live\/tt closed: token_traverse: origin 127\.0\.0\.1:\d+ refused/);
+    let media = 0;
+    bad.on('media', () => media++);
+    try {
+      await bad.connect();
+      await expect(bad.play(await bad.createStream())).rejects.toThrow(/NetStream\.Play\.Rejected/);
+    } finally {
+      bad.close();
+    }
+    expect(media).toBe(0);
+    await edge.waitForLog(/play __defaultVhost__\/live\/tt refused by origin: token_traverse: origin 127\.0\.0\.1:\d+ refused/);
+
+    // HTTP-FLV players are asked about too.
+    const http = `http://127.0.0.1:${edge.ports['http']}/live/tt.flv`;
+    const denied = await httpStream(`${http}?token=bad`, 2);
+    expect(denied.status).toBe(403);
+    expect(denied.body.toString()).toContain('denied by the origin');
+    const allowed = await httpStream(`${http}?token=good`, 3);
+    expect(allowed.status).toBe(200);
+    expect(parseFlv(allowed.body).tags.filter(isVideoFrame).length).toBeGreaterThan(10);
   }, 40_000);
 
   it("passes an edge publisher's token to the origin's on_publish, and closes one it refuses", async () => {
@@ -228,6 +287,6 @@ describe('token_traverse', () => {
 
     const bad = publish(file, `${edge.url('live', 'tq')}?token=bad`, { loop: true });
     await bad.exited;
-    await edge.waitForLog(/publish __defaultVhost__\/live\/tq closed: origin 127\.0\.0\.1:\d+ refused the publish: NetStream\.Publish\.Rejected/);
+    await edge.waitForLog(/publish __defaultVhost__\/live\/tq refused by origin: token_traverse: origin 127\.0\.0\.1:\d+ refused/);
   }, 40_000);
 });

@@ -7,6 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { probe, publish, type Publisher } from '../support/clients.js';
 import { testMedia } from '../support/fixtures.js';
+import { freePort } from '../support/ports.js';
 import { startServer, type RunningServer } from '../support/server.js';
 
 const plain = (extraListen: string, vhost = ''): string => `listen {{port}}${extraListen};
@@ -102,4 +103,29 @@ describe('forward', () => {
       await Promise.all([d.stop(), e.stop()]);
     }
   }, 40_000);
+
+  it('refuses the forward that closes a loop through three servers, at the server it came round to', async () => {
+    // F -> G -> H -> F, each on a port chosen before any starts.
+    const [pf, pg, ph] = [await freePort(), await freePort(), await freePort()];
+    const to = (p: number): string => `forward { enabled on; destination 127.0.0.1:${p}; }`;
+    const [f, g, h] = await Promise.all([
+      startServer({ confText: plain(` ${pf}`, to(pg)) }),
+      startServer({ confText: plain(` ${pg}`, to(ph)) }),
+      startServer({ confText: plain(` ${ph}`, to(pf)) }),
+    ]);
+    try {
+      const pub = publish(file, f.url('live', 'ring'), { loop: true });
+      publishers.push(pub);
+      await pub.ready;
+      const refusal = await f.waitForLog(/connect tcUrl=rtmp:\/\/127\.0\.0\.1:\d+\/live refused: dead loop: the stream already passed through this server \(vid-\w+\); its path is vid-\w+ -> vid-\w+ -> vid-\w+/, 20_000);
+      expect(refusal).toBeTruthy();
+      await h.waitForLog(new RegExp(`forward __defaultVhost__/live/ring to 127\\.0\\.0\\.1:${pf} refused: .*dead loop.*; not retried`));
+      // Every server plays the stream; F's own publish was never disturbed.
+      expect(tracks(await probe(h.url('live', 'ring')))).toEqual(['audio:aac', 'video:h264']);
+      expect(f.logs.filter((l) => /already publish/.test(l))).toEqual([]);
+      expect(f.logs.filter((l) => /unpublish __defaultVhost__\/live\/ring/.test(l))).toEqual([]);
+    } finally {
+      await Promise.all([f.stop(), g.stop(), h.stop()]);
+    }
+  }, 60_000);
 });

@@ -5,7 +5,7 @@
  *
  * The command line, in SRS's meaning (trunk/src/app/srs_app_ffmpeg.cpp):
  *
- *   ffmpeg -nostdin <iparams: -re, -stream_loop -1> <perfile> [-f iformat] -i INPUT
+ *   ffmpeg -nostdin [-loglevel L] <iparams: -re, -stream_loop -1> <perfile> [-f iformat] -i INPUT
  *          <vfilter: its `i X` become more inputs, the rest output options>
  *          -vcodec V | -vn     and, unless copy or vn: -b:v kbps -r fps -s WxH -aspect W:H
  *                              -threads N -profile:v P -preset P <vparams>
@@ -51,6 +51,8 @@ export interface FfmpegJob {
   copy?: boolean;
   /** The output URL or file, templates already filled. */
   output: string;
+  /** ff_log_level: `-loglevel` before the input (as SRS's ingest); none when absent. */
+  logLevel?: string;
 }
 
 /** SRS's codec words: `copy` streams as they are, `vn`/`an` drop video/audio. */
@@ -100,7 +102,7 @@ export function buildFfmpegCommand(job: FfmpegJob): FfmpegModule.FfmpegCommand {
   const copy = job.copy || !e;
   cmd.input(job.input);
   // -nostdin: ffmpeg reads no keys (its stdin is /dev/null anyway) and never touches a tty.
-  const iparams = ["-nostdin", ...(job.inputOptions ?? [])];
+  const iparams = ["-nostdin", ...(job.logLevel ? ["-loglevel", job.logLevel] : []), ...(job.inputOptions ?? [])];
   if (e && !copy) {
     iparams.push(...optionArgs(e.perfile));
     // SRS: iformat (default flv) applies to rtmp:// inputs only; `off` names none.

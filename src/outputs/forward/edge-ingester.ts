@@ -17,7 +17,7 @@
  * NetStream.Play.UnpublishNotify.) Only when no origin sent anything for EDGE_GONE_MS is
  * the local Source unpublished; it is published again when media comes back.
  */
-import { SluiceError } from "../../core/errors.js";
+import { SluiceError, errorCode } from "../../core/errors.js";
 import { log } from "../../core/logger.js";
 import type { RawMessage } from "../../native/index.js";
 import { splitAggregate } from "../../protocol/rtmp/aggregate.js";
@@ -57,6 +57,9 @@ export interface EdgeIngesterOptions {
   /** The Source to publish into (the registry's, made if needed) and its release. */
   acquire(): Source;
   release(source: Source): void;
+  /** The pull started publishing `source` (before its first message), and stopped (after the Source was told). */
+  published?(source: Source): void;
+  unpublished?(source: Source): void;
   idleMs?: number;
   goneMs?: number;
   timeoutMs?: number;
@@ -178,6 +181,12 @@ export class EdgeIngester {
       this.client = undefined;
       client.close();
       const e = err instanceof SluiceError ? err : SluiceError.wrap(err, `edge pull ${this.key}`, "ERR_RTMP_PEER_CLOSED");
+      // An origin that recognised a loop (edges that are each other's origin) will refuse
+      // again: it is asked again only at the longest backoff, and the log says why.
+      if (errorCode(e) === "ERR_RTMP_COMMAND" && /dead loop/i.test(e.message)) {
+        this.failures = Math.max(this.failures, 64 * this.opts.origins.length - 1);
+        log.error(this.ref.id, `edge pull ${this.key} from ${origin} refused: ${e.message}`);
+      }
       this.retry(`edge pull ${this.key} from ${origin} failed: ${e.message}`, false);
       return;
     }
@@ -210,6 +219,9 @@ export class EdgeIngester {
       if (source.tcUrl === "") source.tcUrl = `rtmp://${this.opts.vhost || "__defaultVhost__"}/${this.opts.app}`;
       this.source = source;
       log.trace(this.ref.id, `edge pull ${this.key}: publishing ${source.key} from ${this.origin}`);
+      this.opts.published?.(source);
+      // An output may have dropped this connection as it heard of the publish.
+      if (this.source !== source || this.client === undefined) return;
     }
     const source = this.source;
     try {
@@ -241,7 +253,26 @@ export class EdgeIngester {
     if (!source) return;
     this.source = null;
     source.unpublish(this.ref);
+    this.opts.unpublished?.(source);
     this.opts.release(source);
+  }
+
+  /**
+   * Drops the current connection and the local publish (what closing a publisher does, e.g.
+   * hls_on_error disconnect), then pulls again from the next origin. Later than the call:
+   * it may come from inside the Source's delivery of a message.
+   */
+  drop(reason: string): void {
+    setImmediate(() => {
+      if (this.stopped) return;
+      log.warn(this.ref.id, `edge pull ${this.key}: ${reason}; the pull starts again`);
+      const client = this.client;
+      this.client = undefined;
+      this.unpublishLocal();
+      client?.close();
+      if (this.timer) clearTimeout(this.timer);
+      this.retry(`edge pull ${this.key} from ${this.origin} dropped`, false);
+    });
   }
 
   private onClosed(client: RtmpClient, err: SluiceError | undefined): void {

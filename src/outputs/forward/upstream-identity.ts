@@ -3,7 +3,7 @@
  *
  * Every connect that a forwarder, an edge pull or an edge push makes carries, in its
  * command object (where our server reads it: ConnectRequest.commandObject):
- *   - `sluice_server`: the sender's server id (PROCESS_IDS.serverId);
+ *   - `sluice_server`: the sender's server id (RtmpServer.serverId: the process's id);
  *   - `sluice_hops`: the ids of every Sluice server the stream passed through to get here,
  *     comma-separated, the sender last;
  *   - `sluice_rtmp_ports`: the sender's RTMP listen ports, comma-separated;
@@ -21,7 +21,6 @@
 import dns from "node:dns/promises";
 import net from "node:net";
 import os from "node:os";
-import { PROCESS_IDS } from "../../core/ids.js";
 import type { Amf0Object } from "../../protocol/rtmp/amf0.js";
 import { VERSION } from "../../version.js";
 
@@ -57,7 +56,7 @@ export function identityOf(command: Amf0Object | undefined): UpstreamIdentity | 
  * Why a stream that arrived with `incoming` would loop if this server took it, or null
  * when it would not: this server is already on its path, or the path is absurdly long.
  */
-export function loopReason(incoming: UpstreamIdentity | null, selfId = PROCESS_IDS.serverId): string | null {
+export function loopReason(incoming: UpstreamIdentity | null, selfId: string): string | null {
   if (!incoming) return null;
   if (incoming.hops.includes(selfId)) {
     return `dead loop: the stream already passed through this server (${selfId}); its path is ${incoming.hops.join(" -> ")}`;
@@ -70,7 +69,7 @@ export function loopReason(incoming: UpstreamIdentity | null, selfId = PROCESS_I
 export function connectIdentity(
   incoming: UpstreamIdentity | null,
   rtmpPorts: readonly number[],
-  selfId = PROCESS_IDS.serverId,
+  selfId: string,
 ): { connectProperties: Amf0Object; connectArgs: Amf0Object } {
   const hops = [...(incoming?.hops ?? []), selfId];
   return {

@@ -1,14 +1,15 @@
 /**
  * EdgeService and EdgeIngester against real in-process origins: one pull shared by the
  * players of a stream and stopped after the last one left, failover over the origin list
- * with the players' timestamps going on, and a play that comes round a loop refused.
+ * with the players' timestamps going on, a pulled stream announced to the server's outputs,
+ * and token_traverse's admission.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { EdgeService } from '../../../src/app/edge-service.js';
+import { EdgeService, type EdgeHost } from '../../../src/app/edge-service.js';
 import type { RtmpServer } from '../../../src/app/rtmp-server.js';
-import type { PlayContext } from '../../../src/app/stream-observer.js';
+import type { PlayContext, PublishContext } from '../../../src/app/stream-observer.js';
 import type { VhostConfig } from '../../../src/conf/config.js';
-import { PROCESS_IDS } from '../../../src/core/ids.js';
+import type { Source } from '../../../src/stream/source.js';
 import { EdgeIngester } from '../../../src/outputs/forward/edge-ingester.js';
 import { StreamRegistry } from '../../../src/stream/stream-registry.js';
 import { freePort } from '../../support/ports.js';
@@ -33,6 +34,19 @@ function playersOf(server: RtmpServer): number {
   return [...server.connections()].filter(([c]) => c.role === 'play').length;
 }
 
+/** An EdgeHost over `registry` that records what the edge announces. */
+function hostOf(registry: StreamRegistry): EdgeHost & { announced: Array<[string, Source, PublishContext?]> } {
+  const announced: Array<[string, Source, PublishContext?]> = [];
+  return {
+    registry,
+    serverId: 'vid-edge001',
+    connectOf: () => undefined,
+    published: (source, _vhost, ctx) => announced.push(['published', source, ctx]),
+    unpublished: (source) => announced.push(['unpublished', source]),
+    announced,
+  };
+}
+
 function play(vhost: VhostConfig, id: number, closed: string[] = [], connect?: PlayContext['connect']): PlayContext {
   return {
     client: { id, ip: '127.0.0.1', vhost, app: 'live', tcUrl: 'rtmp://127.0.0.1/live', pageUrl: '' },
@@ -49,7 +63,8 @@ describe('EdgeService', () => {
     const c = config(`listen 1935;\nvhost __defaultVhost__ { cluster { mode remote; origin 127.0.0.1:${down} 127.0.0.1:${o.port}; } }`);
     const vhost = c.vhosts.get('__defaultVhost__')!;
     const registry = new StreamRegistry();
-    const edge = new EdgeService(registry, c, () => undefined, 200);
+    const host = hostOf(registry);
+    const edge = new EdgeService(host, c, 200);
     stops.push(() => edge.stop());
     const source = registry.acquire(vhost.name, 'live', 'cam', PLAY);
     const p1 = new RecordingPlayer();
@@ -62,6 +77,15 @@ describe('EdgeService', () => {
     await until('both players to get video', () => p1.video.length > 5 && p2.video.length > 5);
     expect(source.publisher?.id).toBe(edge.pullOf(source.key)!.ref.id);
     expect(source.videoSequenceHeader).not.toBeNull();
+    // The pull's publish was announced to the server's outputs (HLS, DVR, forward...), once.
+    expect(host.announced.map(([e]) => e)).toEqual(['published']);
+    const ctx = host.announced[0]![2]!;
+    expect(ctx.pulledFrom).toBe(`127.0.0.1:${o.port}`);
+    expect(ctx.client.id).toBe(edge.pullOf(source.key)!.ref.id);
+    expect(ctx.stream.stream).toBe('cam');
+    // The edge itself does not push what it pulls back to the origin.
+    edge.published(source, vhost, ctx);
+    expect(edge.pullCount).toBe(1);
     expect(playersOf(o.server)).toBe(1);
     // The pull carried a player's param to the origin (the newest one's, after a failed attempt).
     const [conn] = [...o.server.connections()].find(([c]) => c.role === 'play')!;
@@ -76,20 +100,28 @@ describe('EdgeService', () => {
     expect(edge.pullCount).toBe(1); // not at once: EDGE_LINGER_MS
     await until('the pull to stop', () => edge.pullCount === 0);
     expect(source.publisher).toBeNull();
+    expect(host.announced.map(([e, s]) => [e, s])).toEqual([['published', source], ['unpublished', source]]);
     expect(registry.size).toBe(0);
     await until('the origin to lose its player', () => playersOf(o.server) === 0);
   });
 
-  it('refuses a play that comes round a loop, and pulls nothing for it', async () => {
-    const c = config('listen 1935;\nvhost __defaultVhost__ { cluster { mode remote; origin 127.0.0.1:9; } }');
-    const vhost = c.vhosts.get('__defaultVhost__')!;
+  it('asks the origin before a client of a token_traverse edge goes on, and nothing elsewhere', async () => {
+    const down = await freePort();
     const registry = new StreamRegistry();
-    const edge = new EdgeService(registry, c, () => undefined);
-    const source = registry.acquire(vhost.name, 'live', 'cam', PLAY);
-    const closed: string[] = [];
-    edge.playStarted(source, vhost, play(vhost, 3, closed, { sluice_server: 'vid-edge002', sluice_hops: `${PROCESS_IDS.serverId},vid-edge002` }));
-    await new Promise((r) => setImmediate(r));
-    expect(closed).toEqual([expect.stringMatching(/^dead loop: /)]);
+    const c = config(`listen 1935;\nvhost __defaultVhost__ { cluster { mode remote; origin 127.0.0.1:${down}; token_traverse on; } }\nvhost plain { cluster { mode remote; origin 127.0.0.1:${down}; } }`);
+    const edge = new EdgeService(hostOf(registry), c);
+    const tt = c.vhosts.get('__defaultVhost__')!;
+    const plain = c.vhosts.get('plain')!;
+    const who = (vhost: VhostConfig) => ({ kind: 'play' as const, client: play(vhost, 5).client, stream: { stream: 'cam', param: '?token=x' } });
+    expect(edge.admit(plain, who(plain))).toBeNull();
+    // No origin answers: refused, as SRS's "Illegal edge token".
+    const d = await edge.admit(tt, who(tt));
+    expect(d).toMatchObject({ allowed: false, by: 'origin', reason: expect.stringMatching(/^token_traverse: no origin answered/) });
+    const o = await rtmpServer();
+    servers.push(o.server);
+    const up = config(`listen 1935;\nvhost __defaultVhost__ { cluster { mode remote; origin 127.0.0.1:${o.port}; token_traverse on; } }`);
+    edge.reload(up);
+    expect(await edge.admit(up.vhosts.get('__defaultVhost__')!, who(up.vhosts.get('__defaultVhost__')!))).toEqual({ allowed: true, reason: '' });
     expect(edge.pullCount).toBe(0);
   });
 
@@ -97,7 +129,7 @@ describe('EdgeService', () => {
     const c = config('listen 1935;\nvhost __defaultVhost__ { }');
     const vhost = c.vhosts.get('__defaultVhost__')!;
     const registry = new StreamRegistry();
-    const edge = new EdgeService(registry, c, () => undefined);
+    const edge = new EdgeService(hostOf(registry), c);
     edge.playStarted(registry.acquire(vhost.name, 'live', 'cam', PLAY), vhost, play(vhost, 4));
     expect(edge.pullCount).toBe(0);
   });

@@ -165,7 +165,7 @@ describe("ingest", () => {
   it("loops a file at its own pace and copies it when the engine is off", () => {
     const c = config(`vhost __defaultVhost__ { ${INGEST("a")} }`);
     const [spec] = ingestSpecs(c, "__defaultVhost__", c.vhosts.get("__defaultVhost__")!.ingests[0]!);
-    expect(spec!.args).toEqual(["-nostdin", "-re", "-stream_loop", "-1", "-i", "./media/a.flv", "-acodec", "copy", "-vcodec", "copy", "-f", "flv", "rtmp://127.0.0.1:19350/live/a"]);
+    expect(spec!.args).toEqual(["-nostdin", "-loglevel", "info", "-re", "-stream_loop", "-1", "-i", "./media/a.flv", "-acodec", "copy", "-vcodec", "copy", "-f", "flv", "rtmp://127.0.0.1:19350/live/a"]);
     expect(spec).toMatchObject({ id: "ingest/__defaultVhost__/a/0", kind: "ingest", name: "__defaultVhost__/a", logFile: "/var/log/ff/ffmpeg-ingest-__defaultVhost__-live-a.log" });
   });
 
@@ -174,9 +174,20 @@ describe("ingest", () => {
       `vhost v { ingest cam { enabled on; input { type stream; url rtsp://cam/x; } engine { enabled on; perfile { rtsp_transport tcp; } vcodec libx264; vbitrate 500; acodec aac; output rtmp://127.0.0.1:[port]/live/cam?vhost=[vhost]; } } }`,
     );
     const [spec] = ingestSpecs(c, "v", c.vhosts.get("v")!.ingests[0]!);
-    expect(spec!.args.slice(0, 6)).toEqual(["-nostdin", "-re", "-rtsp_transport", "tcp", "-i", "rtsp://cam/x"]);
+    expect(spec!.args.slice(0, 8)).toEqual(["-nostdin", "-loglevel", "info", "-re", "-rtsp_transport", "tcp", "-i", "rtsp://cam/x"]);
     expect(spec!.args).toContain("libx264");
     expect(spec!.args.at(-1)).toBe("rtmp://127.0.0.1:19350/live/cam?vhost=v");
+  });
+
+  it("passes ff_log_level to ffmpeg as -loglevel, and a change restarts the child", () => {
+    const text = (level: string) => `ff_log_level ${level};\nvhost __defaultVhost__ { ${INGEST("a")} }`;
+    const quiet = config(text("warning"));
+    const [spec] = ingestSpecs(quiet, "__defaultVhost__", quiet.vhosts.get("__defaultVhost__")!.ingests[0]!);
+    expect(spec!.args.slice(0, 3)).toEqual(["-nostdin", "-loglevel", "warning"]);
+    const loud = config(text("debug"));
+    const [other] = ingestSpecs(loud, "__defaultVhost__", loud.vhosts.get("__defaultVhost__")!.ingests[0]!);
+    expect(other!.fingerprint).not.toBe(spec!.fingerprint);
+    expect(() => config(text("chatty"))).toThrow(/ff_log_level.*(quiet|info)/);
   });
 
   it("refuses an ingest with no engine, and one that reads the stream it publishes", () => {

@@ -3,6 +3,8 @@
  * RtmpServer on a free loopback port, and an RtmpClient that publishes a tiny H.264/AAC
  * stream (sequence headers, then a keyframe every 10 frames at 25 fps).
  */
+import { EdgeService } from '../../../src/app/edge-service.js';
+import { ForwardService } from '../../../src/app/forward-service.js';
 import { RtmpServer } from '../../../src/app/rtmp-server.js';
 import { parseConfigText, type SluiceConfig } from '../../../src/conf/config.js';
 import { log } from '../../../src/core/logger.js';
@@ -27,11 +29,22 @@ export function config(text: string): SluiceConfig {
   return parseConfigText(text, 'x.conf').config;
 }
 
-/** An RtmpServer on a free port (or `port`), started. */
-export async function rtmpServer(vhostBody = '', port?: number): Promise<{ server: RtmpServer; port: number; config: SluiceConfig }> {
+/**
+ * An RtmpServer on a free port (or `port`), started. `serverId` names it (in-process servers
+ * would otherwise share the process's); `services` adds forward and edge, as src/main.ts.
+ */
+export async function rtmpServer(
+  vhostBody = '',
+  port?: number,
+  opts: { serverId?: string; services?: boolean } = {},
+): Promise<{ server: RtmpServer; port: number; config: SluiceConfig }> {
   const p = port ?? (await freePort());
   const c = config(`listen ${p};\nvhost __defaultVhost__ { ${vhostBody} }\n`);
-  const server = new RtmpServer(c);
+  const server = new RtmpServer(c, opts.serverId ? { serverId: opts.serverId } : {});
+  if (opts.services) {
+    server.addObserver(new ForwardService(c, server));
+    server.addObserver(new EdgeService(server, c));
+  }
   await server.start();
   return { server, port: p, config: c };
 }
