@@ -8,6 +8,7 @@
  */
 import type { Consumer } from "../../stream/consumer.js";
 import { ConsumerQueue, type QueueLimits } from "../../stream/consumer-queue.js";
+import { JoinedBatch } from "../../stream/joined-batch.js";
 import type { SharedMessage } from "../../stream/shared-message.js";
 
 /** Where a player's bytes go: a uWS HTTP response or WebSocket (see src/app/http-routes.ts). */
@@ -18,39 +19,9 @@ export interface FlvSink {
   write(data: Buffer): void;
 }
 
-/**
- * The last flush's tags joined into one Buffer, with the messages it was made of: players
- * in step (the usual case) flush the same messages, so the join is made once per flush
- * interval and every such player writes it with one call. A player whose queue differs
- * (it joined, skipped ahead, or lags) makes its own.
- */
-let joinedFor: SharedMessage[] = [];
-let joined: Buffer = Buffer.alloc(0);
-
-function joinTags(q: readonly SharedMessage[], count: number): Buffer {
-  if (joinedFor.length === count) {
-    let same = true;
-    for (let i = 0; i < count; i++) {
-      if (joinedFor[i] !== q[i]) {
-        same = false;
-        break;
-      }
-    }
-    if (same) return joined;
-  }
-  let bytes = 0;
-  for (let i = 0; i < count; i++) bytes += q[i]!.flvTag().length;
-  const out = Buffer.allocUnsafe(bytes);
-  let o = 0;
-  for (let i = 0; i < count; i++) {
-    const tag = q[i]!.flvTag();
-    tag.copy(out, o);
-    o += tag.length;
-  }
-  joinedFor = q.slice(0, count);
-  joined = out;
-  return out;
-}
+/** The flush's tags joined, shared by the players in step (JoinedBatch). */
+const joinedTags = new JoinedBatch();
+const flvTagOf = (m: SharedMessage): Buffer => m.flvTag();
 
 export class HttpFlvPlayer implements Consumer {
   writes = 0;
@@ -84,7 +55,7 @@ export class HttpFlvPlayer implements Consumer {
     const q = this.queue.messages;
     const count = q.length;
     if (count === 0 || this.sink.blocked) return;
-    const data = joinTags(q, count);
+    const data = joinedTags.join(q, count, 0, flvTagOf);
     this.sink.write(data);
     this.bytesOut += data.length;
     this.sentMessages += count;

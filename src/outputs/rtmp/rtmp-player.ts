@@ -1,6 +1,7 @@
 /**
- * An RTMP player as a consumer of a Source: a bounded queue of shared chunk Buffers,
- * written with one corked batch (one writev) per flush. A player that falls behind (its
+ * An RTMP player as a consumer of a Source: a bounded queue of shared messages, each
+ * message's chunks encoded once for all players; a flush writes the queued chunks joined in
+ * one Buffer, itself made once for all the players in step (JoinedBatch), with one write. A player that falls behind (its
  * queue passes `queue_length` seconds or its byte bound, or its socket stops draining)
  * drops what is queued except metadata and sequence headers and resumes at the next
  * keyframe; each drop is counted. No allocation per message beyond the queue slot.
@@ -9,6 +10,7 @@ import { writevFd } from "../../native/index.js";
 import type { RtmpServerSession } from "../../protocol/rtmp/server-session.js";
 import type { Consumer } from "../../stream/consumer.js";
 import { ConsumerQueue, type QueueLimits } from "../../stream/consumer-queue.js";
+import { JoinedBatch } from "../../stream/joined-batch.js";
 import type { SharedMessage } from "../../stream/shared-message.js";
 
 export interface RtmpPlayerLimits extends QueueLimits {
@@ -23,8 +25,11 @@ export interface RtmpPlayerLimits extends QueueLimits {
  */
 const nativeWrites = process.env["SLUICE_FANOUT"] !== "node";
 
-/** Reused between flushes: the Buffers of one flush, handed to the native writev. */
-const batch: Buffer[] = [];
+/** The flush's chunks joined, shared by the players in step with the same chunk size and stream id. */
+const joinedChunks = new JoinedBatch();
+/** Reused: the one Buffer handed to the native writev. */
+const one: Buffer[] = [];
+const EMPTY = Buffer.alloc(0);
 
 export class RtmpPlayer implements Consumer {
   /** Batches written (one writev each) and messages sent. */
@@ -38,6 +43,9 @@ export class RtmpPlayer implements Consumer {
   private readonly queue: ConsumerQueue;
   /** The socket's descriptor for native writes, or -1 (not a plain TCP socket). */
   private readonly fd: number;
+  /** What the joined batch is keyed by, and how it encodes a message for this player. */
+  private readonly joinKey: number;
+  private readonly chunksOf: (m: SharedMessage) => Buffer;
 
   constructor(
     private readonly session: RtmpServerSession,
@@ -50,6 +58,8 @@ export class RtmpPlayer implements Consumer {
     this.queue = new ConsumerQueue(limits, startsAtKeyframe);
     const handle = (session.socket as unknown as { _handle?: { fd?: unknown } })._handle;
     this.fd = nativeWrites && typeof handle?.fd === "number" ? handle.fd : -1;
+    this.joinKey = chunkSize * 2 ** 32 + streamId;
+    this.chunksOf = (m) => m.rtmpChunks(chunkSize, streamId);
   }
 
   get queuedMessages(): number {
@@ -79,53 +89,26 @@ export class RtmpPlayer implements Consumer {
     // Node still holds what the kernel would not take: write nothing more now. The queue
     // grows until it passes its bound and the player skips ahead.
     if (unsent > this.limits.socketBytes) return;
-    const chunkSize = this.chunkSize;
-    const streamId = this.streamId;
-    let bytes = 0;
+    const data = joinedChunks.join(q, count, this.joinKey, this.chunksOf);
+    const bytes = data.length;
     if (this.fd >= 0 && unsent === 0) {
-      for (let i = 0; i < count; i++) {
-        const b = q[i]!.rtmpChunks(chunkSize, streamId);
-        batch[i] = b;
-        bytes += b.length;
-      }
-      const written = writevFd(this.fd, batch, count);
+      one[0] = data;
+      const written = writevFd(this.fd, one, 1);
+      one[0] = EMPTY;
       if (written < 0) {
-        batch.length = 0;
         socket.destroy(Object.assign(new Error(`writev failed (errno ${-written})`), { code: `ERRNO_${-written}` }));
         return;
       }
-      if (written < bytes) this.writeRest(batch, count, written);
-      batch.length = 0;
+      // The kernel took part of it: Node sends the rest when it can.
+      if (written < bytes) socket.write(written > 0 ? data.subarray(written) : data);
     } else {
-      socket.cork();
-      for (let i = 0; i < count; i++) {
-        const b = q[i]!.rtmpChunks(chunkSize, streamId);
-        bytes += b.length;
-        socket.write(b);
-      }
-      socket.uncork();
+      socket.write(data);
     }
     this.session.bytesOut += bytes;
     this.bytesOut += bytes;
     this.sentMessages += count;
     this.writes++;
     this.queue.clear();
-  }
-
-  /** The kernel took `skip` bytes of the batch: Node sends the rest when it can. */
-  private writeRest(buffers: Buffer[], count: number, skip: number): void {
-    const socket = this.session.socket;
-    socket.cork();
-    for (let i = 0; i < count; i++) {
-      const b = buffers[i]!;
-      if (skip >= b.length) {
-        skip -= b.length;
-        continue;
-      }
-      socket.write(skip > 0 ? b.subarray(skip) : b);
-      skip = 0;
-    }
-    socket.uncork();
   }
 
   onPublish(): void {

@@ -43,34 +43,43 @@ const audio = (ts: number) => new SharedMessage(8, ts, Buffer.alloc(10, 0xaf), 0
 const sh = () => new SharedMessage(9, 0, Buffer.from([0x17, 0, 0, 0, 0]), MessageFlags.SequenceHeader);
 
 describe("RtmpPlayer", () => {
-  it("writes everything queued in one batch per flush, the same Buffers every player gets", () => {
+  it("writes everything queued as one Buffer per flush, the very same Buffer for every player in step", () => {
     const a = makePlayer();
     const b = makePlayer();
+    const c = makePlayer();
     const msgs = [key(0), audio(10), inter(40), audio(33)];
     for (const m of msgs) {
       a.player.enqueue(m);
       b.player.enqueue(m);
     }
+    // c is not in step: it lacks the first message.
+    for (const m of msgs.slice(1)) c.player.enqueue(m);
     a.player.flush();
     b.player.flush();
-    expect(a.socket.batches).toHaveLength(1);
-    expect(a.socket.batches[0]).toHaveLength(4);
-    a.socket.batches[0]!.forEach((buf, i) => expect(buf).toBe(b.socket.batches[0]![i]));
+    c.player.flush();
+    expect(a.socket.batches).toEqual([[expect.any(Buffer)]]);
+    const sent = a.socket.batches[0]![0]!;
+    expect(b.socket.batches[0]![0]).toBe(sent);
+    expect(sent).toEqual(Buffer.concat(msgs.map((m) => m.rtmpChunks(4096, 1))));
+    expect(c.socket.batches[0]![0]).toEqual(Buffer.concat(msgs.slice(1).map((m) => m.rtmpChunks(4096, 1))));
     expect(a.player.writes).toBe(1);
+    expect(a.player.bytesOut).toBe(sent.length);
   });
 
   it("drops a slow player to the next keyframe, keeping sequence headers", () => {
     const { player, socket } = makePlayer({ queueMs: 1000 });
-    player.enqueue(sh());
+    const header = sh();
+    const next = key(2000);
+    player.enqueue(header);
     player.enqueue(key(0));
     for (let t = 40; t <= 1040; t += 40) player.enqueue(inter(t));
     expect(player.drops).toBe(1);
     player.enqueue(inter(1080)); // still waiting for a keyframe
     player.enqueue(audio(1090));
-    player.enqueue(key(2000));
+    player.enqueue(next);
     player.flush();
-    const sent = socket.batches[0]!;
-    expect(sent).toHaveLength(2); // the sequence header, then the keyframe
+    // The sequence header, then the keyframe.
+    expect(socket.batches[0]).toEqual([Buffer.concat([header.rtmpChunks(4096, 1), next.rtmpChunks(4096, 1)])]);
     expect(player.droppedMessages).toBeGreaterThan(25);
   });
 
@@ -92,12 +101,14 @@ describe("RtmpPlayer", () => {
 
   it("waits for a keyframe when it joins without a GOP cache", () => {
     const { player, socket } = makePlayer({ startsAtKeyframe: false });
+    const k = key(40);
+    const a = audio(45);
     player.enqueue(inter(0));
     player.enqueue(audio(5));
-    player.enqueue(key(40));
-    player.enqueue(audio(45));
+    player.enqueue(k);
+    player.enqueue(a);
     player.flush();
-    expect(socket.batches[0]).toHaveLength(2);
+    expect(socket.batches[0]).toEqual([Buffer.concat([k.rtmpChunks(4096, 1), a.rtmpChunks(4096, 1)])]);
   });
 
   it("sends nothing while paused and resumes at a keyframe", () => {
