@@ -11,8 +11,10 @@ import { RtmpServer } from "./app/rtmp-server.js";
 import { HttpService } from "./http/http-service.js";
 import { StreamRoutes } from "./app/http-routes.js";
 import { Statistics } from "./app/statistics.js";
-import { hookMetrics } from "./core/metrics.js";
-import { ExporterService, MetricsCollector, metricsHandler, serverMetricsSources } from "./app/metrics-service.js";
+import { ExporterService, metricsHandler } from "./app/metrics-http.js";
+import { MetricsLoader } from "./app/metrics-loader.js";
+import { capNewSpace } from "./core/heap.js";
+import type { MetricsSources } from "./app/metrics-service.js";
 import { ApiService } from "./app/http-api.js";
 import { writePidFile, removePidFile } from "./app/pid-file.js";
 import { DAEMON_CHILD_ARG, daemonize, notifyDaemonParent } from "./app/daemon.js";
@@ -128,6 +130,8 @@ export async function main(argv: string[]): Promise<number> {
   }
 
   log.configure({ level: config.log.level, utc: config.utcTime });
+  // V8's young generation would grow to 32 MB at scale for nothing (core/heap.ts).
+  capNewSpace();
   if (config.log.tank === "file") {
     fs.mkdirSync(path.dirname(path.resolve(config.log.file)), { recursive: true });
     log.configure({ sink: fileSink(config.log.file) });
@@ -152,7 +156,9 @@ export async function main(argv: string[]): Promise<number> {
     removePidFile(config.pid);
     process.exit(0);
   });
-  const server = new RtmpServer(config, { hookObserver: (event, seconds, outcome) => hookMetrics.observe(event, seconds, outcome) });
+  // Prometheus /metrics: SRS's exporter metrics and Sluice's (docs/metrics.md), loaded when exporter { } is enabled.
+  const metrics: MetricsLoader = new MetricsLoader((m): MetricsSources => m.serverMetricsSources(stats, server, routes, () => server.currentConfig));
+  const server: RtmpServer = new RtmpServer(config, { hookObserver: metrics.observeHook });
   server.addObserver(new DvrService(server.hooks)); // dvr { }: recording (docs/dvr.md)
   // ffmpeg children: ingests (started once listening) and transcoders (docs/ingest.md, docs/transcode.md).
   const ffmpegs = new FfmpegSupervisor();
@@ -163,17 +169,14 @@ export async function main(argv: string[]): Promise<number> {
   server.addObserver(new ForwardService(config, server));
   server.addObserver(new EdgeService(server, config));
   const routes = new StreamRoutes(server);
-  const stats = new Statistics({ rtmp: server, flvClients: () => routes.clients, flvClosedBytes: () => routes.closedBytes, flvClientsTotal: () => routes.clientsTotal, children: () => ffmpegs.children() }, () => server.currentConfig);
+  const stats: Statistics = new Statistics({ rtmp: server, flvClients: () => routes.clients, flvClosedBytes: () => routes.closedBytes, flvClientsTotal: () => routes.clientsTotal, children: () => ffmpegs.children() }, () => server.currentConfig);
   stats.start();
-  // Prometheus /metrics: SRS's exporter metrics and Sluice's (docs/metrics.md), on exporter.listen.
-  const metrics = new MetricsCollector(serverMetricsSources(stats, server, routes, () => server.currentConfig));
-  metrics.start();
   // SRS's exporter port serves the API too; the API port answers /metrics (when the exporter is on).
-  const exporter = new ExporterService({ mount: (s) => s.use(api.routes) });
+  const exporter = new ExporterService({ registry: () => metrics.registry(), mount: (s) => s.use(api.routes) });
   // rpc=reload: the same reload as SIGHUP, by its handler below (after the API's answer;
   // an emit, not a kill, so that a request before the handler exists does nothing).
   const api = new ApiService(stats, () => setImmediate(() => process.emit("SIGHUP", "SIGHUP")), {
-    mount: (s) => s.use(metricsHandler({ enabled: () => server.currentConfig.exporter.enabled })),
+    mount: (s) => s.use(metricsHandler({ enabled: () => server.currentConfig.exporter.enabled, registry: () => metrics.registry() })),
   });
   const http = new HttpService((s) => {
     routes.mount(s);
@@ -183,6 +186,7 @@ export async function main(argv: string[]): Promise<number> {
     await server.start();
     await http.start(config.httpServer);
     await exporter.start(config.exporter);
+    await metrics.apply(config.exporter.enabled);
     await api.start(config.httpApi, config.httpServer);
   } catch (err) {
     http.stop();
@@ -232,6 +236,7 @@ export async function main(argv: string[]): Promise<number> {
         .reload(next)
         .then(() => http.reload(next.httpServer))
         .then(() => exporter.reload(next.exporter))
+        .then(() => metrics.apply(next.exporter.enabled))
         .then(() => api.reload(next.httpApi, next.httpServer))
         .then(() => log.trace(0, "reload: done"));
     });

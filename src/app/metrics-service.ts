@@ -11,27 +11,23 @@
  * difference added at every scrape and every SAMPLE_MS, so a player that leaves takes
  * with it at most what it counted since the last sample.
  *
- * ExporterService listens on `exporter.listen` when `exporter.enabled`, serving /metrics
- * (and whatever `mount` adds: SRS serves its whole API mux there), and follows reloads as
- * HttpService does. `metricsHandler` answers /metrics on another server (the API port):
- * `{"code":1090}` while the exporter is disabled, as SRS.
+ * This module loads prom-client: src/main.ts imports it only once the exporter is enabled
+ * (a server without it carries neither the module nor the 5 s sampler). The HTTP side,
+ * /metrics and the exporter's port, is metrics-http.ts.
  */
 import fs from "node:fs";
 import os from "node:os";
 import { fileURLToPath } from "node:url";
 import { Counter, Gauge, type Registry } from "prom-client";
-import type { ExporterConfig, ListenAddress, SluiceConfig } from "../conf/config.js";
+import type { ExporterConfig, SluiceConfig } from "../conf/config.js";
 import { log } from "../core/logger.js";
 import { collectProcessMetrics, metricsRegistry } from "../core/metrics.js";
-import { HttpServer, type ChainHandler, type HttpResponse } from "../http/http-server.js";
 import type { HlsStreamStats } from "../outputs/hls/hls-stream.js";
 import { VERSION } from "../version.js";
 import type { StreamRoutes } from "./http-routes.js";
 import type { RtmpServer } from "./rtmp-server.js";
 import type { ClientType, Statistics } from "./statistics.js";
 
-/** ERROR_EXPORTER_DISABLED: /metrics on the API port while the exporter is off (SRS >= 5). */
-const ERROR_EXPORTER_DISABLED = 1090;
 /** How often running totals take their deltas between scrapes. */
 const SAMPLE_MS = 5000;
 /** srs_cpu_percent is recomputed when the last figure is older than this. */
@@ -329,142 +325,5 @@ function buildDate(): string {
     return fs.statSync(fileURLToPath(import.meta.url)).mtime.toISOString().slice(0, 10);
   } catch {
     return "";
-  }
-}
-
-// ---------------------------------------------------------------------------------------
-// HTTP
-
-export interface MetricsHandlerOptions {
-  /** Whether /metrics answers metrics; else `{"code":1090}` (SRS). Default: always. */
-  enabled?: () => boolean;
-  registry?: Registry;
-}
-
-/**
- * A chain handler for `/metrics` (any method, as SRS's mux), for the exporter's port and
- * the API's. Returns false for every other path.
- */
-export function metricsHandler(options: MetricsHandlerOptions = {}): ChainHandler {
-  const registry = options.registry ?? metricsRegistry;
-  const enabled = options.enabled ?? (() => true);
-  return (res, req) => {
-    if (req.getUrl() !== "/metrics") return false;
-    if (!enabled()) {
-      // SRS: srs_api_response_code, HTTP 200 with the code.
-      res.cork(() => {
-        res.writeStatus("200 OK").writeHeader("Content-Type", "application/json").end(`{"code":${ERROR_EXPORTER_DISABLED}}`);
-      });
-      return true;
-    }
-    serveMetrics(res, registry);
-    return true;
-  };
-}
-
-function serveMetrics(res: HttpResponse, registry: Registry): void {
-  let aborted = false;
-  res.onAborted(() => (aborted = true));
-  registry.metrics().then(
-    (text) => {
-      if (aborted) return;
-      res.cork(() => {
-        res.writeStatus("200 OK").writeHeader("Content-Type", registry.contentType).end(text);
-      });
-    },
-    (err: unknown) => {
-      const reason = err instanceof Error ? err.message : String(err);
-      log.warn(0, `metrics: ${reason}`);
-      if (aborted) return;
-      res.cork(() => {
-        res.writeStatus("500 Internal Server Error").writeHeader("Content-Type", "text/plain; charset=utf-8").end(`metrics: ${reason}\n`);
-      });
-    },
-  );
-}
-
-/** SRS's 404 (srs_go_http_error). */
-const notFound: ChainHandler = (res) => {
-  res.cork(() => {
-    res.writeStatus("404 Not Found").writeHeader("Content-Type", "text/plain; charset=utf-8").end("Not Found");
-  });
-  return true;
-};
-
-function same(a: ListenAddress, b: ListenAddress): boolean {
-  return a.host === b.host && a.port === b.port;
-}
-
-export interface ExporterServiceOptions {
-  registry?: Registry;
-  /** Called on each new HttpServer after /metrics, before the 404: e.g. the API's routes. */
-  mount?: (server: HttpServer) => void;
-}
-
-/**
- * `exporter { }` over time: listens when enabled, follows reloads (enable, disable,
- * listen addresses added and removed; unchanged listen sockets kept, see HttpService),
- * stops on shutdown. label and tag are read at each scrape.
- */
-export class ExporterService {
-  private server: HttpServer | undefined;
-
-  constructor(private readonly options: ExporterServiceOptions = {}) {}
-
-  get http(): HttpServer | undefined {
-    return this.server;
-  }
-
-  /** Starts when enabled; throws ERR_SERVER_LISTEN when an address cannot be listened on. */
-  async start(config: ExporterConfig): Promise<void> {
-    if (!config.enabled) return;
-    const server = new HttpServer({ dir: "", crossdomain: false });
-    server.use(metricsHandler(this.options.registry ? { registry: this.options.registry } : {}));
-    this.options.mount?.(server);
-    server.use(notFound);
-    try {
-      for (const a of config.listen) {
-        const port = await server.listen(a.host, a.port);
-        log.trace(0, `exporter listen at http://${a.host}:${port}/metrics`);
-      }
-    } catch (err) {
-      server.close();
-      throw err;
-    }
-    this.server = server;
-  }
-
-  /** Applies a reloaded block. Errors are logged: the rest of the server keeps running. */
-  async reload(config: ExporterConfig): Promise<void> {
-    try {
-      if (!config.enabled) {
-        if (this.server) log.trace(0, "reload: exporter disabled");
-        this.stop();
-        return;
-      }
-      if (!this.server) {
-        await this.start(config);
-        return;
-      }
-      const server = this.server;
-      for (const a of server.addresses()) {
-        if (!config.listen.some((b) => same(a, b))) {
-          server.unlisten(a);
-          log.trace(0, `reload: exporter stopped listening on ${a.host}:${a.port}`);
-        }
-      }
-      for (const a of config.listen) {
-        if (server.addresses().some((b) => same(a, b))) continue;
-        const port = await server.listen(a.host, a.port);
-        log.trace(0, `reload: exporter listen at http://${a.host}:${port}/metrics`);
-      }
-    } catch (err) {
-      log.error(0, `reload: exporter: ${err instanceof Error ? err.message : String(err)}`);
-    }
-  }
-
-  stop(): void {
-    this.server?.close();
-    this.server = undefined;
   }
 }

@@ -125,3 +125,36 @@ describe('/metrics on the exporter port', () => {
     expect(await canConnect(server.ports['metrics']!)).toBe(false);
   });
 });
+
+describe('an exporter enabled only by a reload', () => {
+  it("answers SRS's 1090 on the API port while off, and real metrics once a reload turns it on", async () => {
+    const text = `listen {{port}};
+daemon off;
+srs_log_tank console;
+pid {{dir}}/sluice.pid;
+http_api { enabled on; listen 127.0.0.1:{{port:api}}; }
+exporter { enabled off; listen 127.0.0.1:{{port:metrics}}; }
+vhost __defaultVhost__ { }
+`;
+    const s = await startServer({ confText: text });
+    try {
+      const onApi = `http://127.0.0.1:${s.ports['api']}/metrics`;
+      expect(await (await fetch(onApi)).json()).toEqual({ code: 1090 });
+      expect(await canConnect(s.ports['metrics']!)).toBe(false);
+      await writeFile(s.confFile, s.confText.replace('exporter { enabled off;', 'exporter { enabled on;'));
+      const before = s.logs.length;
+      s.process.kill('SIGHUP');
+      await s.waitForLog(/reload: done/);
+      expect(s.logs.slice(before).some((l) => /exporter listen at http:\/\/127\.0\.0\.1:\d+\/metrics/.test(l))).toBe(true);
+      for (const url of [onApi, `http://127.0.0.1:${s.ports['metrics']}/metrics`]) {
+        const r = await fetch(url);
+        expect(r.status).toBe(200);
+        const families = parseExposition(await r.text());
+        expect(valueOf(families, 'srs_streams')).toBe(0);
+        expect(families.has('process_resident_memory_bytes')).toBe(true);
+      }
+    } finally {
+      await s.stop();
+    }
+  }, 30_000);
+});

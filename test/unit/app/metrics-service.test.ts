@@ -1,6 +1,6 @@
 import { Registry } from "prom-client";
 import { afterEach, describe, expect, it } from "vitest";
-import { ExporterService, metricsHandler } from "../../../src/app/metrics-service.js";
+import { ExporterService, metricsHandler } from "../../../src/app/metrics-http.js";
 import type { ExporterConfig } from "../../../src/conf/config.js";
 import { HookMetrics } from "../../../src/core/metrics.js";
 import { HttpServer } from "../../../src/http/http-server.js";
