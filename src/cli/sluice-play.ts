@@ -5,19 +5,17 @@
  * docs/client.md for the options and the exit codes.
  */
 import { createWriteStream, type WriteStream } from "node:fs";
-import { parseArgs } from "node:util";
 import { SluiceError } from "../core/errors.js";
 import { FlvFileWriter, FlvTagType } from "../format/flv-file.js";
 import { isAudioSequenceHeader, isVideoSequenceHeader } from "../format/flv.js";
 import type { RawMessage } from "../native/index.js";
 import { splitAggregate } from "../protocol/rtmp/aggregate.js";
 import { decodeAmf0Value } from "../protocol/rtmp/amf0.js";
-import { RtmpClient, parseRtmpUrl, type RtmpUrl } from "../protocol/rtmp/client-session.js";
+import { RtmpClient, type RtmpUrl } from "../protocol/rtmp/client-session.js";
 import { MessageType } from "../protocol/rtmp/message-types.js";
-import { VERSION } from "../version.js";
 import { ExitCode, exitCodeFor, messageOf } from "./exit-code.js";
 import { StatusLine, describeConnection, formatBytes } from "./status-line.js";
-import { readHandshake, readSeconds } from "./tool-options.js";
+import { parseToolArgs } from "./tool-options.js";
 
 const TOOL = "sluice-play";
 
@@ -53,58 +51,21 @@ const NOT_STREAM_DATA = new Set(["|RtmpSampleAccess", "onStatus"]);
 /** "@setDataFrame" as AMF0: a string marker, its length, its bytes. */
 const SET_DATA_FRAME_PREFIX = 1 + 2 + "@setDataFrame".length;
 
-function usageError(text: string): number {
-  process.stderr.write(`${TOOL}: ${text}\n${USAGE.slice(0, USAGE.indexOf("\n") + 1)}(${TOOL} --help for the options)\n`);
-  return ExitCode.Usage;
-}
-
 function parse(argv: string[]): PlayArgs | number {
-  let values;
-  let positionals;
-  try {
-    ({ values, positionals } = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: {
-        output: { type: "string", short: "o" },
-        seconds: { type: "string" },
-        timeout: { type: "string" },
-        handshake: { type: "string" },
-        quiet: { type: "boolean", short: "q" },
-        help: { type: "boolean", short: "h" },
-        version: { type: "boolean", short: "v" },
-      },
-    }));
-  } catch (err) {
-    return usageError(messageOf(err));
-  }
-  if (values.help) {
-    process.stdout.write(USAGE);
-    return ExitCode.Ok;
-  }
-  if (values.version) {
-    process.stdout.write(`${VERSION}\n`);
-    return ExitCode.Ok;
-  }
-  if (positionals.length !== 1) return usageError(positionals.length === 0 ? "no URL to play" : `one URL, not ${positionals.length} arguments`);
-  let url: RtmpUrl;
-  try {
-    url = parseRtmpUrl(positionals[0]!);
-  } catch (err) {
-    return usageError(messageOf(err));
-  }
-  const seconds = readSeconds("seconds", values.seconds);
-  const timeout = readSeconds("timeout", values.timeout);
-  const complex = readHandshake(values.handshake);
-  for (const v of [seconds, timeout, complex]) if (v instanceof Error) return usageError(v.message);
-  return {
-    url,
-    output: values.output,
-    seconds: seconds as number | undefined,
-    timeoutSec: (timeout as number | undefined) ?? 30,
-    complexHandshake: complex as boolean,
-    quiet: values.quiet === true,
-  };
+  const r = parseToolArgs(
+    {
+      name: TOOL,
+      usage: USAGE,
+      options: { output: { type: "string", short: "o" } },
+      positionals: 1,
+      urlIndex: 0,
+      countError: (n) => (n === 0 ? "no URL to play" : `one URL, not ${n} arguments`),
+      defaultTimeoutSec: 30,
+    },
+    argv,
+  );
+  if (typeof r === "number") return r;
+  return { ...r.common, output: r.values["output"] as string | undefined };
 }
 
 /** Opens the output before connecting, so that a bad path fails first and alone. */

@@ -6,18 +6,16 @@
  * (FCUnpublish, deleteStream, then the connection). See docs/client.md.
  */
 import { open } from "node:fs/promises";
-import { parseArgs } from "node:util";
 import { SluiceError } from "../core/errors.js";
 import { FlvFileReader, FlvFormatError, FlvParser, FlvTagType, type FlvTag } from "../format/flv-file.js";
 import { isAudioSequenceHeader, isVideoSequenceHeader } from "../format/flv.js";
 import { encodeAmf0 } from "../protocol/rtmp/amf0.js";
-import { RtmpClient, parseRtmpUrl, type RtmpUrl } from "../protocol/rtmp/client-session.js";
+import { RtmpClient, type RtmpUrl } from "../protocol/rtmp/client-session.js";
 import { MessageType } from "../protocol/rtmp/message-types.js";
-import { VERSION } from "../version.js";
 import { ExitCode, exitCodeFor, messageOf } from "./exit-code.js";
 import { PublishTimeline, RealTimePacer, isMetadataTag, scriptName } from "./publish-timeline.js";
 import { StatusLine, describeConnection, formatBytes } from "./status-line.js";
-import { readHandshake, readSeconds } from "./tool-options.js";
+import { parseToolArgs } from "./tool-options.js";
 
 const TOOL = "sluice-publish";
 
@@ -53,59 +51,21 @@ const MAX_BACKLOG = 1024 * 1024;
 /** How many tags at the start of a file are searched for its metadata. */
 const METADATA_SEARCH_TAGS = 64;
 
-function usageError(text: string): number {
-  process.stderr.write(`${TOOL}: ${text}\n${USAGE.slice(0, USAGE.indexOf("\n") + 1)}(${TOOL} --help for the options)\n`);
-  return ExitCode.Usage;
-}
-
 function parse(argv: string[]): PublishArgs | number {
-  let values;
-  let positionals;
-  try {
-    ({ values, positionals } = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: {
-        loop: { type: "boolean" },
-        seconds: { type: "string" },
-        timeout: { type: "string" },
-        handshake: { type: "string" },
-        quiet: { type: "boolean", short: "q" },
-        help: { type: "boolean", short: "h" },
-        version: { type: "boolean", short: "v" },
-      },
-    }));
-  } catch (err) {
-    return usageError(messageOf(err));
-  }
-  if (values.help) {
-    process.stdout.write(USAGE);
-    return ExitCode.Ok;
-  }
-  if (values.version) {
-    process.stdout.write(`${VERSION}\n`);
-    return ExitCode.Ok;
-  }
-  if (positionals.length !== 2) return usageError(`a file and a URL, not ${positionals.length} argument${positionals.length === 1 ? "" : "s"}`);
-  let url: RtmpUrl;
-  try {
-    url = parseRtmpUrl(positionals[1]!);
-  } catch (err) {
-    return usageError(messageOf(err));
-  }
-  const seconds = readSeconds("seconds", values.seconds);
-  const timeout = readSeconds("timeout", values.timeout);
-  const complex = readHandshake(values.handshake);
-  for (const v of [seconds, timeout, complex]) if (v instanceof Error) return usageError(v.message);
-  return {
-    file: positionals[0]!,
-    url,
-    loop: values.loop === true,
-    seconds: seconds as number | undefined,
-    timeoutSec: (timeout as number | undefined) ?? 10,
-    complexHandshake: complex as boolean,
-    quiet: values.quiet === true,
-  };
+  const r = parseToolArgs(
+    {
+      name: TOOL,
+      usage: USAGE,
+      options: { loop: { type: "boolean" } },
+      positionals: 2,
+      urlIndex: 1,
+      countError: (n) => `a file and a URL, not ${n} argument${n === 1 ? "" : "s"}`,
+      defaultTimeoutSec: 10,
+    },
+    argv,
+  );
+  if (typeof r === "number") return r;
+  return { ...r.common, file: r.positionals[0]!, loop: r.values["loop"] === true };
 }
 
 /** Reads the file's first bytes: it must exist and start with an FLV header. */
