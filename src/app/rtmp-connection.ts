@@ -20,7 +20,7 @@ import type { StreamRegistry } from "../stream/stream-registry.js";
 import { checkAccess } from "./access.js";
 import { identityOf, loopReason } from "../outputs/forward/upstream-identity.js";
 import { bothDecisions, type HookDecision } from "./http-hooks.js";
-import type { HookClient, StreamHooks } from "./stream-hooks.js";
+import type { HookClient, HookStream, StreamHooks } from "./stream-hooks.js";
 import type { Admission, PlayContext, PublishContext } from "./stream-observer.js";
 import { parseStreamRequest } from "./stream-url.js";
 
@@ -207,15 +207,35 @@ export class RtmpConnection implements RtmpServerSessionHandler {
       throw new SluiceError("ERR_RTMP_STATE", `publish twice on stream id ${req.streamId}`);
     }
     const hook = this.clientFor(session, vhost, app);
-    const pending = bothDecisions(this.ctx.hooks.publish(hook, { stream, param }), this.ctx.admit(vhost, { kind: "publish", client: hook, stream: { stream, param } }));
-    if (pending) this.pending.add(req.streamId);
+    this.decide(session, "publish", req.streamId, vhost, hook, { stream, param }, () => this.startPublish(session, req, vhost, app, stream, param, hook));
+  }
+
+  /**
+   * Runs `start` once the hooks (on_publish / on_play) and the observers' admission
+   * (token_traverse) allow the client, at once when nothing has to be asked; a denial is
+   * answered NetStream.Publish.Rejected / NetStream.Play.Rejected with one log line.
+   */
+  private decide(
+    session: RtmpServerSession,
+    kind: "publish" | "play",
+    streamId: number,
+    vhost: VhostConfig,
+    hook: HookClient,
+    s: HookStream,
+    start: () => void,
+  ): void {
+    const asked = kind === "publish" ? this.ctx.hooks.publish(hook, s) : this.ctx.hooks.play(hook, s);
+    const pending = bothDecisions(asked, this.ctx.admit(vhost, { kind, client: hook, stream: s }));
+    if (pending) this.pending.add(streamId);
     afterHook(
       pending,
-      () => (this.pending.delete(req.streamId), !this.closed),
-      () => this.startPublish(session, req, vhost, app, stream, param, hook),
+      () => (this.pending.delete(streamId), !this.closed),
+      start,
       (d) => {
-        log.warn(session.id, `rtmp ${session.peer} publish ${vhost.name}/${app}/${stream} refused by ${deniedBy(d)}`);
-        session.rejectPublish(req.streamId, "NetStream.Publish.Rejected", d.by ? `denied by the ${d.by}` : "denied by the on_publish hook");
+        log.warn(session.id, `rtmp ${session.peer} ${kind} ${vhost.name}/${hook.app}/${s.stream} refused by ${deniedBy(d)}`);
+        const description = d.by ? `denied by the ${d.by}` : `denied by the on_${kind} hook`;
+        if (kind === "publish") session.rejectPublish(streamId, "NetStream.Publish.Rejected", description);
+        else session.rejectPlay(streamId, "NetStream.Play.Rejected", description);
       },
     );
   }
@@ -274,17 +294,7 @@ export class RtmpConnection implements RtmpServerSessionHandler {
     }
     if (this.pending.has(req.streamId)) throw new SluiceError("ERR_RTMP_STATE", `play twice on stream id ${req.streamId}`);
     const hook = this.clientFor(session, vhost, app);
-    const pending = bothDecisions(this.ctx.hooks.play(hook, { stream, param }), this.ctx.admit(vhost, { kind: "play", client: hook, stream: { stream, param } }));
-    if (pending) this.pending.add(req.streamId);
-    afterHook(
-      pending,
-      () => (this.pending.delete(req.streamId), !this.closed),
-      () => this.startPlay(session, req, vhost, app, stream, param, hook),
-      (d) => {
-        log.warn(session.id, `rtmp ${session.peer} play ${vhost.name}/${app}/${stream} refused by ${deniedBy(d)}`);
-        session.rejectPlay(req.streamId, "NetStream.Play.Rejected", d.by ? `denied by the ${d.by}` : "denied by the on_play hook");
-      },
-    );
+    this.decide(session, "play", req.streamId, vhost, hook, { stream, param }, () => this.startPlay(session, req, vhost, app, stream, param, hook));
   }
 
   private startPlay(
