@@ -21,12 +21,11 @@ import { SluiceError, errorCode } from "../../core/errors.js";
 import { log } from "../../core/logger.js";
 import type { RawMessage } from "../../native/index.js";
 import { splitAggregate } from "../../protocol/rtmp/aggregate.js";
-import type { Amf0Object } from "../../protocol/rtmp/amf0.js";
-import { RtmpClient } from "../../protocol/rtmp/client-session.js";
+import type { RtmpClient } from "../../protocol/rtmp/client-session.js";
 import { MessageType } from "../../protocol/rtmp/message-types.js";
 import { TimestampUnwrapper } from "../../protocol/rtmp/timestamp-unwrapper.js";
 import type { PublisherRef, Source } from "../../stream/source.js";
-import { retryDelay, upstreamUrl } from "./rtmp-forwarder.js";
+import { Failover, upstreamClient, upstreamUrl, type UpstreamClientOptions } from "./upstream.js";
 
 /** An origin that sends no media for this long is given up for the next one (SRS: 5 s). */
 export const EDGE_IDLE_MS = 5000;
@@ -41,7 +40,7 @@ export const EDGE_GONE_MS = 15_000;
 /** The step between the last message of one origin and the first of the next. */
 const FAILOVER_STEP_MS = 10;
 
-export interface EdgeIngesterOptions {
+export interface EdgeIngesterOptions extends UpstreamClientOptions {
   /** HOST[:PORT] of the origins, in failover order. */
   origins: readonly string[];
   /** The vhost named to the origin ("" for none: the default vhost). */
@@ -50,10 +49,6 @@ export interface EdgeIngesterOptions {
   stream: string;
   /** The param (`?token=...`) of the player the pull is made for. */
   param: string;
-  pageUrl?: string;
-  connectProperties?: Amf0Object;
-  connectArgs?: Amf0Object;
-  chunkSize: number;
   /** The Source to publish into (the registry's, made if needed) and its release. */
   acquire(): Source;
   release(source: Source): void;
@@ -62,7 +57,6 @@ export interface EdgeIngesterOptions {
   unpublished?(source: Source): void;
   idleMs?: number;
   goneMs?: number;
-  timeoutMs?: number;
 }
 
 export type IngesterState = "connecting" | "playing" | "waiting" | "stopped";
@@ -81,8 +75,7 @@ export class EdgeIngester {
   private lastTs = -1;
   private shift = 0;
   private rebase = false;
-  private index = 0;
-  private failures = 0;
+  private readonly failover: Failover;
   private lastMediaAt = 0;
   /** When the current connection started playing or last brought media (its idle clock). */
   private connectedAt = 0;
@@ -98,6 +91,7 @@ export class EdgeIngester {
     if (opts.origins.length === 0) throw new SluiceError("ERR_RTMP_COMMAND", "edge pull: no origin");
     this.ref = { id };
     this.param = opts.param;
+    this.failover = new Failover(opts.origins);
   }
 
   get key(): string {
@@ -106,7 +100,7 @@ export class EdgeIngester {
 
   /** The origin tried or used now. */
   get origin(): string {
-    return this.opts.origins[this.index]!;
+    return this.failover.current;
   }
 
   /** Whether the local Source is published by this pull now. */
@@ -150,13 +144,7 @@ export class EdgeIngester {
     this.attempts++;
     const origin = this.origin;
     const url = upstreamUrl(origin, this.opts.vhost, this.opts.app, this.opts.stream, this.param);
-    const client = new RtmpClient(url, {
-      chunkSize: this.opts.chunkSize,
-      timeoutMs: this.opts.timeoutMs ?? 10_000,
-      pageUrl: this.opts.pageUrl ?? "",
-      ...(this.opts.connectProperties ? { connectProperties: this.opts.connectProperties } : {}),
-      ...(this.opts.connectArgs ? { connectArgs: this.opts.connectArgs } : {}),
-    });
+    const client = upstreamClient(url, this.opts);
     this.client = client;
     this.gotMedia = false;
     this.unwrapper = new TimestampUnwrapper();
@@ -184,7 +172,7 @@ export class EdgeIngester {
       // An origin that recognised a loop (edges that are each other's origin) will refuse
       // again: it is asked again only at the longest backoff, and the log says why.
       if (errorCode(e) === "ERR_RTMP_COMMAND" && /dead loop/i.test(e.message)) {
-        this.failures = Math.max(this.failures, 64 * this.opts.origins.length - 1);
+        this.failover.failures = Math.max(this.failover.failures, 64 * this.opts.origins.length - 1);
         log.error(this.ref.id, `edge pull ${this.key} from ${origin} refused: ${e.message}`);
       }
       this.retry(`edge pull ${this.key} from ${origin} failed: ${e.message}`, false);
@@ -205,7 +193,7 @@ export class EdgeIngester {
     if (!this.gotMedia) {
       this.gotMedia = true;
       this.connectionsWithMedia++;
-      this.failures = 0;
+      this.failover.failures = 0;
     }
     if (!this.source) {
       const source = this.opts.acquire();
@@ -283,13 +271,12 @@ export class EdgeIngester {
 
   /** Schedules the next attempt on the next origin; `now`: at once, not counted as a failure. */
   private retry(why: string, now: boolean): void {
-    if (!now) this.failures++;
-    this.index = (this.index + 1) % this.opts.origins.length;
-    const delay = now ? 0 : retryDelay(this.failures, this.opts.origins.length);
+    const delay = this.failover.next(now);
     this.state = "waiting";
-    log.warn(this.ref.id, `${why}; ${delay > 0 ? `retry in ${delay / 1000}s` : "retry now"}${this.opts.origins.length > 1 ? ` with ${this.origin}` : ""}`);
+    log.warn(this.ref.id, `${why}; ${this.failover.describe(delay)}`);
     this.timer = setTimeout(() => void this.attempt(), delay);
   }
+
 
   /** One timer for the pull's life: a silent origin is left, a stream gone everywhere ends here. */
   private startWatchdog(): void {

@@ -14,52 +14,20 @@
  */
 import { SluiceError, errorCode } from "../../core/errors.js";
 import { log } from "../../core/logger.js";
-import { encodeAmf0, type Amf0Object } from "../../protocol/rtmp/amf0.js";
-import { RtmpClient, type RtmpUrl } from "../../protocol/rtmp/client-session.js";
+import { encodeAmf0 } from "../../protocol/rtmp/amf0.js";
+import type { RtmpClient } from "../../protocol/rtmp/client-session.js";
 import type { Consumer } from "../../stream/consumer.js";
 import { ConsumerQueue, type QueueLimits } from "../../stream/consumer-queue.js";
 import { MessageFlags, type SharedMessage } from "../../stream/shared-message.js";
 import type { Source } from "../../stream/source.js";
-import { parseEndpoint } from "./upstream-identity.js";
+import { Failover, upstreamClient, upstreamUrl, type UpstreamClientOptions } from "./upstream.js";
 
-/** Backoff after every endpoint failed in a row: 1 s, doubling, at most 30 s. */
-export const BACKOFF_MIN_MS = 1000;
-export const BACKOFF_MAX_MS = 30_000;
 /** A publish that lasted this long was healthy: its loss fails over at once. */
 const STABLE_MS = 5000;
 /** Bytes the socket may hold unsent before we stop writing (the queue then bounds it). */
 const SOCKET_BYTES = 4 * 1024 * 1024;
 
-/** The delay before attempt `failures + 1` over `endpoints` endpoints. */
-export function retryDelay(failures: number, endpoints: number): number {
-  if (failures <= 0) return 0;
-  // The next endpoint is tried at once until each has failed once in this round.
-  if (failures % endpoints !== 0) return 0;
-  const rounds = failures / endpoints;
-  return Math.min(BACKOFF_MAX_MS, BACKOFF_MIN_MS * 2 ** (rounds - 1));
-}
-
-/**
- * `rtmp://host:port/app[?vhost=v]` and `stream[?param]`, as SRS's srs_generate_rtmp_url:
- * the vhost travels in the app's query (none for the default vhost: the destination picks
- * its own by host), the publisher's param on the stream name.
- */
-export function upstreamUrl(endpoint: string, vhost: string, app: string, stream: string, param: string): RtmpUrl {
-  const { host, port } = parseEndpoint(endpoint);
-  const appWithQuery = vhost ? `${app}?vhost=${vhost}` : app;
-  const hostInUrl = host.includes(":") ? `[${host}]` : host;
-  const query = param.startsWith("?") ? param.slice(1) : param;
-  return {
-    host,
-    port,
-    app: appWithQuery,
-    stream: query ? `${stream}?${query}` : stream,
-    tcUrl: `rtmp://${hostInUrl}:${port}/${appWithQuery}`,
-    query: query || (vhost ? `vhost=${vhost}` : ""),
-  };
-}
-
-export interface RtmpForwarderOptions {
+export interface RtmpForwarderOptions extends UpstreamClientOptions {
   /** What the log calls this push: "forward", "edge push". */
   label: string;
   /** HOST[:PORT] of the destinations, in failover order (one for a forward). */
@@ -68,12 +36,7 @@ export interface RtmpForwarderOptions {
   vhost: string;
   /** The publisher's param (`?token=...`), passed on with the stream name. */
   param: string;
-  /** Extra connect properties and arguments (upstream-identity.ts). */
-  connectProperties?: Amf0Object;
-  connectArgs?: Amf0Object;
-  pageUrl?: string;
   queue: QueueLimits;
-  chunkSize: number;
   /** The log context (the publisher's client id). */
   logId: number;
   /**
@@ -81,8 +44,6 @@ export interface RtmpForwarderOptions {
    * to stop for good (an edge closes its publisher), false to retry as after any failure.
    */
   onRefused?(err: SluiceError, endpoint: string): boolean;
-  /** Bound on each step of an attempt (connect, createStream, publish); default 10 s. */
-  timeoutMs?: number;
 }
 
 export type ForwarderState = "connecting" | "live" | "waiting" | "stopped";
@@ -97,8 +58,7 @@ export class RtmpForwarder implements Consumer {
   private client: RtmpClient | undefined;
   private streamId = 0;
   private queue: ConsumerQueue;
-  private index = 0;
-  private failures = 0;
+  private readonly failover: Failover;
   private liveAt = 0;
   private timer: NodeJS.Timeout | undefined;
 
@@ -108,11 +68,12 @@ export class RtmpForwarder implements Consumer {
   ) {
     if (opts.endpoints.length === 0) throw new SluiceError("ERR_RTMP_COMMAND", `${opts.label}: no destination`);
     this.queue = new ConsumerQueue(opts.queue, false);
+    this.failover = new Failover(opts.endpoints);
   }
 
   /** The endpoint tried or used now. */
   get endpoint(): string {
-    return this.opts.endpoints[this.index]!;
+    return this.failover.current;
   }
 
   /** Where the stream goes, for logs: `host:port/app/stream`. */
@@ -198,13 +159,7 @@ export class RtmpForwarder implements Consumer {
     this.attempts++;
     const endpoint = this.endpoint;
     const url = upstreamUrl(endpoint, this.opts.vhost, this.source.app, this.source.stream, this.opts.param);
-    const client = new RtmpClient(url, {
-      chunkSize: this.opts.chunkSize,
-      timeoutMs: this.opts.timeoutMs ?? 10_000,
-      pageUrl: this.opts.pageUrl ?? "",
-      ...(this.opts.connectProperties ? { connectProperties: this.opts.connectProperties } : {}),
-      ...(this.opts.connectArgs ? { connectArgs: this.opts.connectArgs } : {}),
-    });
+    const client = upstreamClient(url, this.opts);
     this.client = client;
     client.on("close", (err) => this.onClosed(client, err));
     let streamId: number;
@@ -255,17 +210,15 @@ export class RtmpForwarder implements Consumer {
     // A healthy publish that drops fails over at once; one the destination ends right
     // after accepting it (e.g. a refused loop) counts as a failure and backs off.
     const stable = lasted >= STABLE_MS;
-    if (stable) this.failures = 0;
+    if (stable) this.failover.failures = 0;
     this.retry(`${this.opts.label} ${this.source.key} to ${this.endpoint} lost after ${(lasted / 1000).toFixed(1)}s: ${err ? err.message : "closed by the destination"}`, stable);
   }
 
   /** Schedules the next attempt, on the next endpoint; `now`: at once, not counted as a failure. */
   private retry(why: string, now = false): void {
-    if (!now) this.failures++;
-    this.index = (this.index + 1) % this.opts.endpoints.length;
-    const delay = now ? 0 : retryDelay(this.failures, this.opts.endpoints.length);
+    const delay = this.failover.next(now);
     this.state = "waiting";
-    log.warn(this.opts.logId, `${why}; ${delay > 0 ? `retry in ${delay / 1000}s` : "retry now"}${this.opts.endpoints.length > 1 ? ` with ${this.endpoint}` : ""}`);
+    log.warn(this.opts.logId, `${why}; ${this.failover.describe(delay)}`);
     this.timer = setTimeout(() => void this.attempt(), delay);
     this.timer.unref?.();
   }

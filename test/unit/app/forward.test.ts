@@ -7,7 +7,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { ForwardService } from '../../../src/app/forward-service.js';
 import type { RtmpServer } from '../../../src/app/rtmp-server.js';
 import type { PublishContext } from '../../../src/app/stream-observer.js';
-import { RtmpForwarder, retryDelay, upstreamUrl } from '../../../src/outputs/forward/rtmp-forwarder.js';
+import { RtmpForwarder } from "../../../src/outputs/forward/rtmp-forwarder.js";
+import { retryDelay, upstreamUrl } from "../../../src/outputs/forward/upstream.js";
 import {
   MAX_HOPS,
   connectIdentity,
