@@ -42,6 +42,8 @@ import type { Admission, PlayContext, PublishContext, StreamObserver } from "./s
 
 /** How long a pull outlives its last player. */
 export const EDGE_LINGER_MS = 10_000;
+/** token_traverse connects to the origins at once, at most. */
+export const MAX_TRAVERSE_CHECKS = 32;
 
 function isEdge(vhost: VhostConfig | undefined): vhost is VhostConfig {
   return vhost !== undefined && vhost.cluster.mode === "remote" && vhost.cluster.origin.length > 0;
@@ -75,6 +77,10 @@ export class EdgeService implements StreamObserver {
   private readonly pushes = new Map<Source, RtmpForwarder>();
   /** Sources published here by a pull now: their publish and its end are the pull's own. */
   private readonly pulled = new Set<Source>();
+  /** token_traverse checks in flight, by question; how many run, and those waiting a turn. */
+  private readonly checks = new Map<string, Promise<string | null>>();
+  private checking = 0;
+  private readonly waitingChecks: Array<() => void> = [];
 
   constructor(
     private readonly host: EdgeHost,
@@ -89,6 +95,11 @@ export class EdgeService implements StreamObserver {
   /** The pull of a stream, if one runs (tests, the API). */
   pullOf(key: string): EdgeIngester | undefined {
     return this.pulls.get(key)?.ingester;
+  }
+
+  /** token_traverse checks connecting to the origins now (at most MAX_TRAVERSE_CHECKS). */
+  get traverseChecks(): number {
+    return this.checking;
   }
 
   get pullCount(): number {
@@ -261,9 +272,35 @@ export class EdgeService implements StreamObserver {
    * check_edge_token_traverse_auth: a connect to the origins in order, with the client's
    * param (its token) in the tcUrl's query and its pageUrl, until one answers. Resolves with
    * null when one accepted, else the reason (one refused, or none answered: SRS's "Illegal
-   * edge token"). Public so that the connect path can ask before accepting a client.
+   * edge token").
+   *
+   * So that a flood of clients is not passed on to the origin as a flood of connects,
+   * clients that ask the same question at the same time (same vhost, app, param and
+   * pageUrl) share one check, and at most MAX_TRAVERSE_CHECKS checks run at once; the others
+   * wait their turn.
    */
-  async checkAtOrigin(vhost: VhostConfig, app: string, param: string, pageUrl: string): Promise<string | null> {
+  checkAtOrigin(vhost: VhostConfig, app: string, param: string, pageUrl: string): Promise<string | null> {
+    const key = JSON.stringify([vhost.name, app, param, pageUrl]);
+    let check = this.checks.get(key);
+    if (check) return check;
+    check = this.inTurn(() => this.askOrigins(vhost, app, param, pageUrl)).finally(() => this.checks.delete(key));
+    this.checks.set(key, check);
+    return check;
+  }
+
+  /** Runs `task` when fewer than MAX_TRAVERSE_CHECKS run. */
+  private async inTurn<T>(task: () => Promise<T>): Promise<T> {
+    if (this.checking >= MAX_TRAVERSE_CHECKS) await new Promise<void>((resolve) => this.waitingChecks.push(resolve));
+    this.checking++;
+    try {
+      return await task();
+    } finally {
+      this.checking--;
+      this.waitingChecks.shift()?.();
+    }
+  }
+
+  private async askOrigins(vhost: VhostConfig, app: string, param: string, pageUrl: string): Promise<string | null> {
     const query = param.replace(/^\?/, "");
     let lastError = "";
     for (const origin of vhost.cluster.origin) {

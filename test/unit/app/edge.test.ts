@@ -125,6 +125,27 @@ describe('EdgeService', () => {
     expect(edge.pullCount).toBe(0);
   });
 
+  it('shares one origin check among clients asking the same, and runs at most 32 at once', async () => {
+    const o = await rtmpServer();
+    servers.push(o.server);
+    const registry = new StreamRegistry();
+    const c = config(`listen 1935;\nvhost __defaultVhost__ { cluster { mode remote; origin 127.0.0.1:${o.port}; token_traverse on; } }`);
+    const vhost = c.vhosts.get('__defaultVhost__')!;
+    const edge = new EdgeService(hostOf(registry), c);
+    const who = (token: string) => ({ kind: 'play' as const, client: play(vhost, 6).client, stream: { stream: 'cam', param: `?token=${token}` } });
+    const same = await Promise.all(Array.from({ length: 20 }, () => edge.admit(vhost, who('same'))));
+    expect(same.every((d) => d?.allowed)).toBe(true);
+    expect(o.server.acceptedTotal).toBe(1);
+    let most = 0;
+    const watch = setInterval(() => (most = Math.max(most, edge.traverseChecks)), 1);
+    const distinct = await Promise.all(Array.from({ length: 100 }, (_, i) => edge.admit(vhost, who(`t${i}`))));
+    clearInterval(watch);
+    expect(distinct.every((d) => d?.allowed)).toBe(true);
+    expect(o.server.acceptedTotal).toBe(101);
+    expect(most).toBeGreaterThan(0);
+    expect(most).toBeLessThanOrEqual(32);
+  }, 20_000);
+
   it('does nothing on a vhost that is not an edge', () => {
     const c = config('listen 1935;\nvhost __defaultVhost__ { }');
     const vhost = c.vhosts.get('__defaultVhost__')!;
