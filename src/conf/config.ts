@@ -593,8 +593,16 @@ const HTTP_REMUX_DEFAULTS: Readonly<HttpRemuxConfig> = Object.freeze({
 const HTTP_REMUX_RULES: BlockRules<Partial<HttpRemuxConfig>> = {
   enabled: { read: (d, remux, ctx) => (remux.enabled = readFlag(d, ctx, false)) },
   mount: {
-    read: (d, remux) => {
+    read: (d, remux, ctx) => {
       const value = readString(d, "a URL template such as [vhost]/[app]/[stream].flv");
+      const other = /\.(ts|aac|mp3)$/.exec(value);
+      if (other && value.includes("[app]") && value.includes("[stream]") && !value.split("/").includes("..")) {
+        // SRS 2+ streams HTTP-TS, AAC and MP3 on such mounts; Sluice serves FLV only. The
+        // file still loads (the vhost's other blocks work); this vhost's http_remux is off.
+        ctx.warn(d, `"mount" ${quoteValue(value)} asks for HTTP-${other[1]!.toUpperCase()} streaming, which Sluice does not serve (only .flv mounts): http_remux is off for this vhost`);
+        remux.mount = value;
+        return;
+      }
       if (!value.endsWith(".flv") || !value.includes("[app]") || !value.includes("[stream]") || value.split("/").includes("..")) {
         throw new ConfError(
           "ERR_CONF_VALUE",
@@ -858,9 +866,13 @@ const TRANSCODE_RULES: BlockRules<TranscodeDraft> = {
   engine: {
     repeat: "each",
     read: (d, t, ctx) => {
+      // SRS allows an engine without a name (full.conf has `engine { enabled off; }`): its
+      // name is "", and [engine] in its output is filled with nothing, as SRS does.
+      if (d.args.length > 1) oneArg(d, "an engine name, e.g. engine sd { ... }");
       const name = d.args[0] ?? "";
-      if (name === "") throw new ConfError("ERR_CONF_VALUE", d, `missing value for "engine": expected a name, e.g. engine sd { ... }`);
-      if (t.engines.some((e) => e.name === name)) throw new ConfError("ERR_CONF_VALUE", d, `duplicate engine ${quoteValue(name)}`);
+      if (t.engines.some((e) => e.name === name)) {
+        throw new ConfError("ERR_CONF_VALUE", d, name === "" ? `a second engine without a name: name them, e.g. engine sd { ... }` : `duplicate engine ${quoteValue(name)}`);
+      }
       const e = newEngine(name, d);
       readBlock(d.children ?? [], TRANSCODE_ENGINE_PLACE, ENGINE_RULES, e, ctx);
       t.engines.push(e);
@@ -870,6 +882,8 @@ const TRANSCODE_RULES: BlockRules<TranscodeDraft> = {
 
 interface IngestDraft {
   name: string;
+  /** Written without a name (SRS allows it). */
+  unnamed?: boolean;
   enabled: boolean;
   input: { type: "file" | "stream"; url: string };
   ffmpeg: string;
@@ -1060,7 +1074,14 @@ const VHOST_RULES: BlockRules<VhostDraft> = {
   },
   hls: { read: (d, vhost, ctx) => readBlock(d.children ?? [], VHOST_HLS_PLACE, HLS_RULES, vhost.hls, ctx) },
   http_remux: {
-    read: (d, vhost, ctx) => readBlock(d.children ?? [], VHOST_HTTP_REMUX_PLACE, HTTP_REMUX_RULES, vhost.httpRemux, ctx),
+    read: (d, vhost, ctx) => {
+      readBlock(d.children ?? [], VHOST_HTTP_REMUX_PLACE, HTTP_REMUX_RULES, vhost.httpRemux, ctx);
+      // A mount Sluice does not serve (warned above) turns the block off.
+      if (vhost.httpRemux.mount !== undefined && !vhost.httpRemux.mount.endsWith(".flv")) {
+        vhost.httpRemux.enabled = false;
+        delete vhost.httpRemux.mount;
+      }
+    },
   },
   // `forward HOST:PORT ...;` is SRS's older form of forward { enabled on; destination ...; }.
   forward: {
@@ -1090,9 +1111,11 @@ const VHOST_RULES: BlockRules<VhostDraft> = {
   ingest: {
     repeat: "each",
     read: (d, vhost, ctx) => {
-      const name = oneArg(d, "an ingest name, e.g. ingest livestream { ... }");
+      // SRS allows an ingest without a name (its conf/ingest.rtsp.conf has one): it gets
+      // one here, "ingest" and its place among the vhost's unnamed ingests, for logs and the API.
+      const name = d.args.length === 0 ? `ingest${vhost.ingests.filter((g) => g.unnamed).length + 1}` : oneArg(d, "an ingest name, e.g. ingest livestream { ... }");
       if (vhost.ingests.some((g) => g.name === name)) throw new ConfError("ERR_CONF_VALUE", d, `duplicate ingest ${quoteValue(name)} in vhost ${quoteValue(vhost.name)}`);
-      const g: IngestDraft = { name, enabled: false, input: { type: "file", url: "" }, ffmpeg: SRS_FFMPEG, engines: [], where: `${d.file}:${d.line}` };
+      const g: IngestDraft = { name, unnamed: d.args.length === 0, enabled: false, input: { type: "file", url: "" }, ffmpeg: SRS_FFMPEG, engines: [], where: `${d.file}:${d.line}` };
       readBlock(d.children ?? [], VHOST_INGEST_PLACE, INGEST_RULES, g, ctx);
       if (g.enabled && g.input.url === "") throw new ConfError("ERR_CONF_VALUE", d, `ingest ${quoteValue(name)} is enabled without input { url; }`);
       vhost.ingests.push(g);
@@ -1295,7 +1318,7 @@ function buildConfig(tree: readonly Directive[], file: string): LoadResult {
       cluster: { mode: draft.cluster.mode ?? "local", origin: [...(draft.cluster.origin ?? [])], tokenTraverse: draft.cluster.tokenTraverse ?? false },
       dvr: { ...DVR_DEFAULTS, ...draft.dvr, apply: [...(draft.dvr.apply ?? DVR_DEFAULTS.apply)] },
       transcodes: draft.transcodes.map((t) => ({ ...t, engines: t.engines.map(copyEngine) })),
-      ingests: draft.ingests.map((g) => ({ ...g, input: { ...g.input }, engines: g.engines.map(copyEngine) })),
+      ingests: draft.ingests.map(({ unnamed: _unnamed, ...g }) => ({ ...g, input: { ...g.input }, engines: g.engines.map(copyEngine) })),
     });
   }
 

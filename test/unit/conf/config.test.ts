@@ -602,11 +602,34 @@ describe("forward, cluster, dvr, transcode, ingest (read now, run with issue 9)"
       ["cluster { mode edge; }", /mode/],
       ["dvr { dvr_path ./x.avi; }", /ending in \.flv or \.mp4/],
       ["transcode a/b/c { }", /APP or APP\/STREAM/],
-      ["transcode { engine { } }", /missing value for "engine"/],
+      ["transcode { engine { } engine { } }", /a second engine without a name/],
       ["ingest x { enabled on; }", /without input \{ url; \}/],
       ["ingest x { input { type tcp; } }", /type/],
     ] as const) {
       expect(() => load(`vhost a { ${body} }`), body).toThrow(what);
     }
+  });
+});
+
+describe("SRS's own sample configs' shapes", () => {
+  it("reads an ingest without a name (SRS's ingest.rtsp.conf) and names it", () => {
+    const { config } = load(
+      "vhost a { ingest { enabled on; input { type stream; url rtsp://cam/x; } engine { enabled off; output rtmp://127.0.0.1:[port]/live/cam; } } ingest { enabled off; } }",
+    );
+    expect(config.vhosts.get("a")!.ingests.map((g) => g.name)).toEqual(["ingest1", "ingest2"]);
+    expect(config.vhosts.get("a")!.ingests[0]).not.toHaveProperty("unnamed");
+  });
+
+  it("reads a transcode engine without a name (SRS's full.conf), and refuses a second one", () => {
+    const { config } = load("vhost a { transcode live { enabled on; engine { enabled off; } } }");
+    expect(config.vhosts.get("a")!.transcodes[0]!.engines.map((e) => e.name)).toEqual([""]);
+    expect(() => load("vhost a { transcode live { engine { } engine { } } }")).toThrow(/a second engine without a name/);
+  });
+
+  it("loads an HTTP-TS/AAC/MP3 mount with a warning and leaves that vhost's http_remux off", () => {
+    const { config, warnings } = load("vhost a { http_remux { enabled on; mount [vhost]/[app]/[stream].ts; } }");
+    expect(config.vhosts.get("a")!.httpRemux).toMatchObject({ enabled: false, mount: "[vhost]/[app]/[stream].flv" });
+    expect(messages(warnings)).toEqual([expect.stringMatching(/asks for HTTP-TS streaming, which Sluice does not serve .*http_remux is off for this vhost/)]);
+    expect(() => load("vhost a { http_remux { enabled on; mount [app]/[stream].mp4; } }")).toThrow(/ending in \.flv/);
   });
 });
