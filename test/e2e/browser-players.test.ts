@@ -88,7 +88,7 @@ function summary(name: string, r: WatchResult): void {
   );
 }
 
-describe.skipIf(!HAVE_CHROMIUM)('browser players', () => {
+describe.skipIf(!HAVE_CHROMIUM && !process.env['CI'])('browser players', () => {
   let server: RunningServer;
   let browser: BrowserHandle | undefined;
   let base: string;

@@ -5,7 +5,8 @@
 //
 // The list of required tools is TOOLS below; add a row to require another one. A row with
 // `path` is checked at that path, otherwise on $PATH. Chromium is checked at the path
-// test/support/browser.ts launches (Debian's `chromium` package).
+// test/support/browser.ts launches (Debian's `chromium` package); a row with `file` only
+// has to be readable (a module, not a program).
 import { spawnSync } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
 import path from 'node:path';
@@ -15,6 +16,9 @@ const TOOLS = [
   { bin: 'ffprobe', pkg: 'ffmpeg' },
   { bin: 'rtmpdump', pkg: 'rtmpdump' },
   { bin: 'chromium', path: '/usr/bin/chromium', pkg: 'chromium' },
+  // nginx-rtmp, for the client tools' interop tests (test/e2e/rtmp-client-tools.test.ts).
+  { bin: 'nginx', path: '/usr/sbin/nginx', pkg: 'nginx-light' },
+  { bin: 'ngx_rtmp_module.so', path: '/usr/lib/nginx/modules/ngx_rtmp_module.so', pkg: 'libnginx-mod-rtmp', file: true },
 ];
 
 function isExecutable(file) {
@@ -26,8 +30,17 @@ function isExecutable(file) {
   }
 }
 
+function isReadable(file) {
+  try {
+    accessSync(file, constants.R_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 function found(tool) {
-  if (tool.path) return isExecutable(tool.path);
+  if (tool.path) return tool.file ? isReadable(tool.path) : isExecutable(tool.path);
   const dirs = (process.env.PATH ?? '').split(path.delimiter).filter(Boolean);
   return dirs.some((dir) => isExecutable(path.join(dir, tool.bin)));
 }
