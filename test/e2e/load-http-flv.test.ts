@@ -204,6 +204,15 @@ async function runLoad(args: string[]): Promise<Run> {
 }
 
 /**
+ * The frames a player may miss at the end: those written between the load generator's
+ * close and the server's noticing it (a few on a quiet machine, up to half a second's
+ * worth on a busy one: 25 fps video, ~43 audio frames a second). A parser that loses
+ * frames mid-stream shows in framesLost (timestamp steps), which the tests also check.
+ */
+const VIDEO_SLACK = 13;
+const AUDIO_SLACK = 22;
+
+/**
  * Each player got every frame its connection was sent, but for the last few in flight when
  * it closed. Players and connections are not paired by name, so both lists are sorted: if
  * some pairing is within [0, slack], the sorted one is too.
@@ -267,8 +276,8 @@ describe("sluice-load over HTTP-FLV", () => {
     expect(rep.firstMediaMs!.max).toBeLessThan(2000);
     expect(rep.perPlayer).toHaveLength(20);
     expect(sent).toHaveLength(20);
-    expectCountsMatch(rep.perPlayer, sent, "video", 3);
-    expectCountsMatch(rep.perPlayer, sent, "audio", 5);
+    expectCountsMatch(rep.perPlayer, sent, "video", VIDEO_SLACK);
+    expectCountsMatch(rep.perPlayer, sent, "audio", AUDIO_SLACK);
     for (const p of rep.perPlayer) {
       expect(p.failure).toBeNull();
       expect(p.video).toBeGreaterThan(3 * 25);
@@ -289,8 +298,8 @@ describe("sluice-load over HTTP-FLV", () => {
     expect(r.report.players).toEqual({ requested: 5, started: 5, playing: 5, failed: 0 });
     expect(r.report.fps!.min).toBeGreaterThanOrEqual(24);
     expect(r.report.framesLost).toBe(0);
-    expectCountsMatch(r.report.perPlayer, sent, "video", 3);
-    expectCountsMatch(r.report.perPlayer, sent, "audio", 5);
+    expectCountsMatch(r.report.perPlayer, sent, "video", VIDEO_SLACK);
+    expectCountsMatch(r.report.perPlayer, sent, "audio", AUDIO_SLACK);
   });
 
   it("counts a 404 as a failure with the status in the reason", async () => {
