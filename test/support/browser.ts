@@ -3,7 +3,7 @@
  * Chromium (/usr/bin/chromium, which test/support/ensure-tools.mjs installs) through the
  * player page www/players/index.html, which reports its state in window.sluicePlayer.
  *
- *   const it_ = chromiumAvailable() ? it : it.skip;
+ *   describe.skipIf(!chromiumAvailable() && !process.env['CI'])('...', () => { ... });  // under CI: never skipped
  *   const browser = await launchBrowser();
  *   try {
  *     const page = playerPageUrl(`http://127.0.0.1:${port}`, '/live/s.m3u8');
