@@ -6,7 +6,9 @@
  * a pull too, and a pulled stream gets HLS on the edge; token_traverse lets the origin's
  * hooks see edge clients' tokens and refuse them before they get a frame.
  */
+import crypto from 'node:crypto';
 import http from 'node:http';
+import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -185,6 +187,39 @@ describe('edge failover', () => {
       expect(count(edge, /edge pull live\/f from 127\.0\.0\.1:\d+ lost/)).toBe(1);
     } finally {
       await Promise.all([edge.stop(), o1.stop(), o2.stop()]);
+    }
+  }, 60_000);
+});
+
+describe('a hostile origin', () => {
+  it('fails over from an origin that answers with garbage, and keeps serving the player', async () => {
+    // Accepts, sends 8 KB of random bytes (no valid handshake) and then nothing, keeping the socket.
+    const sockets = new Set<net.Socket>();
+    const hostile = net.createServer((socket) => {
+      sockets.add(socket);
+      socket.on('error', () => {});
+      socket.on('close', () => sockets.delete(socket));
+      socket.write(crypto.randomBytes(8192));
+    });
+    await new Promise<void>((r) => hostile.listen(0, '127.0.0.1', () => r()));
+    const hostilePort = (hostile.address() as AddressInfo).port;
+    const origin = await startServer({ confText: conf() });
+    const edge = await startServer({ confText: edgeOf(`127.0.0.1:${hostilePort} 127.0.0.1:${origin.port}`) });
+    try {
+      const p = publish(file, origin.url('live', 'h'), { loop: true });
+      await p.ready;
+      expect(tracks(await probe(edge.url('live', 'h')))).toEqual(['audio:aac', 'video:h264']);
+      await edge.waitForLog(new RegExp(`edge pull live/h from 127\\.0\\.0\\.1:${hostilePort} failed: `));
+      await edge.waitForLog(new RegExp(`edge pull live/h from rtmp://127\\.0\\.0\\.1:${origin.port}/live/h playing`));
+      // The edge is still whole: a second player of another stream is served too.
+      const p2 = publish(file, origin.url('live', 'h2'), { loop: true });
+      await p2.ready;
+      expect(tracks(await probe(edge.url('live', 'h2')))).toEqual(['audio:aac', 'video:h264']);
+      await Promise.all([p.stop(), p2.stop()]);
+    } finally {
+      for (const s of sockets) s.destroy();
+      hostile.close();
+      await Promise.all([edge.stop(), origin.stop()]);
     }
   }, 60_000);
 });
