@@ -18,6 +18,7 @@ import { TimestampUnwrapper } from "../protocol/rtmp/timestamp-unwrapper.js";
 import type { Source, SourcePlayConfig } from "../stream/source.js";
 import type { StreamRegistry } from "../stream/stream-registry.js";
 import { checkAccess } from "./access.js";
+import { BandCheck, admitBandcheck } from "./bandcheck.js";
 import { identityOf, loopReason } from "../outputs/forward/upstream-identity.js";
 import { bothDecisions, type HookDecision } from "./http-hooks.js";
 import type { HookClient, HookStream, StreamHooks } from "./stream-hooks.js";
@@ -130,6 +131,8 @@ export class RtmpConnection implements RtmpServerSessionHandler {
   closedWithError = false;
   /** The client as the hooks see it, once connected. */
   private hookClient: HookClient | undefined;
+  /** The bandwidth check this connection is, on a bandcheck vhost. */
+  private bandcheck: BandCheck | undefined;
 
   constructor(private readonly ctx: ConnectionContext) {}
 
@@ -170,12 +173,30 @@ export class RtmpConnection implements RtmpServerSessionHandler {
     afterHook(
       this.ctx.hooks.connect(client, { stream: "", param: r.param }),
       () => !this.closed,
-      () => session.acceptConnect(vhost.chunkSize),
+      () => (vhost.bandcheck.enabled ? this.startBandcheck(session, vhost, req) : session.acceptConnect(vhost.chunkSize)),
       (d) => {
         log.warn(session.id, `rtmp ${session.peer} connect refused by ${deniedBy(d)}`);
         session.rejectConnect("NetConnection.Connect.Rejected", "denied by the on_connect hook");
       },
     );
+  }
+
+  /** bandcheck { } on the vhost: the connect is a bandwidth check, not a publish or play (bandcheck.ts). */
+  private startBandcheck(session: RtmpServerSession, vhost: VhostConfig, req: ConnectRequest): void {
+    const refused = admitBandcheck(vhost.name, vhost.bandcheck, req.tcUrl);
+    if (refused) {
+      log.warn(session.id, `rtmp ${session.peer} connect refused: ${refused}`);
+      session.rejectConnect("NetConnection.Connect.Rejected", refused.startsWith("bandcheck rejected") ? "bandcheck rejected" : "bandcheck: bad key");
+      return;
+    }
+    session.acceptConnect(vhost.chunkSize);
+    log.trace(session.id, `rtmp ${session.peer} bandcheck starts (limit ${vhost.bandcheck.limitKbps} kbps)`);
+    this.bandcheck = new BandCheck(session, vhost.bandcheck);
+    void this.bandcheck.run();
+  }
+
+  onCommand(_session: RtmpServerSession, name: string): void {
+    this.bandcheck?.onCommand(name);
   }
 
   private clientFor(session: RtmpServerSession, vhost: VhostConfig, app: string): HookClient {
@@ -378,6 +399,7 @@ export class RtmpConnection implements RtmpServerSessionHandler {
 
   onClose(session: RtmpServerSession, err: SluiceError | undefined): void {
     this.closed = true;
+    this.bandcheck?.onClose();
     this.closedWithError = err !== undefined;
     for (const id of [...this.publishing.keys(), ...this.playing.keys()]) this.onStreamClosed(session, id);
     if (this.hookClient) this.ctx.hooks.close(this.hookClient, session.bytesOut, session.bytesIn);

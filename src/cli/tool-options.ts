@@ -39,6 +39,8 @@ export interface ToolSpec {
   urlIndex: number;
   countError(n: number): string;
   defaultTimeoutSec: number;
+  /** How the URL is read (default: an rtmp:// URL with an app and a stream). */
+  parseUrl?: (text: string) => RtmpUrl;
 }
 
 /** A usage error on stderr: the message, the usage's first line, and how to get the rest. */
@@ -86,7 +88,7 @@ export function parseToolArgs(
   if (positionals.length !== tool.positionals) return usageError(tool, tool.countError(positionals.length));
   let url: RtmpUrl;
   try {
-    url = parseRtmpUrl(positionals[tool.urlIndex]!);
+    url = (tool.parseUrl ?? parseRtmpUrl)(positionals[tool.urlIndex]!);
   } catch (err) {
     return usageError(tool, messageOf(err));
   }

@@ -89,6 +89,8 @@ export interface VhostConfig {
   cluster: ClusterConfig;
   /** dvr { }: recording; default off. */
   dvr: DvrConfig;
+  /** bandcheck { }: SRS 1's RTMP bandwidth check on this vhost; default off. */
+  bandcheck: BandcheckConfig;
   /** transcode [scope] { }: ffmpeg transcoding of published streams, in file order. */
   transcodes: TranscodeConfig[];
   /** ingest NAME { }: ffmpeg pulling a source into a stream, in file order. */
@@ -758,6 +760,28 @@ const CLUSTER_RULES: BlockRules<Partial<ClusterConfig>> = {
   token_traverse: { read: (d, c, ctx) => (c.tokenTraverse = readFlag(d, ctx, false)) },
 };
 
+/** bandcheck { } (SRS 1: SrsBandwidth; SRS 5 removed it with Flash). */
+export interface BandcheckConfig {
+  enabled: boolean;
+  /** The key a client must give as `key=...` in its tcUrl. */
+  key: string;
+  /** Least time between two checks on the vhost, seconds. */
+  interval: number;
+  /** The most the check sends or takes, kbps. */
+  limitKbps: number;
+}
+
+/** SRS 1's defaults: interval 30 s, limit_kbps 1000. */
+const BANDCHECK_DEFAULTS: Readonly<BandcheckConfig> = Object.freeze({ enabled: false, key: "", interval: 30, limitKbps: 1000 });
+
+const BANDCHECK_RULES: BlockRules<Partial<BandcheckConfig>> = {
+  enabled: { read: (d, b, ctx) => (b.enabled = readFlag(d, ctx, false)) },
+  // "" (the default) is a key too: any tcUrl with "key=" in it.
+  key: { read: (d, b) => (b.key = oneArg(d, "the key clients give as key=... in their tcUrl")) },
+  interval: { read: (d, b) => (b.interval = readNumber(d, 0, 86_400, "seconds")) },
+  limit_kbps: { read: (d, b) => (b.limitKbps = readInteger(d, 1)) },
+};
+
 const DVR_DEFAULTS: Readonly<DvrConfig> = Object.freeze({
   enabled: false,
   apply: ["all"],
@@ -954,6 +978,7 @@ interface VhostDraft {
   forward: Partial<ForwardConfig>;
   cluster: Partial<ClusterConfig>;
   dvr: Partial<DvrConfig>;
+  bandcheck: Partial<BandcheckConfig>;
   transcodes: TranscodeDraft[];
   ingests: IngestDraft[];
 }
@@ -1096,6 +1121,7 @@ const VHOST_RULES: BlockRules<VhostDraft> = {
   },
   cluster: { read: (d, vhost, ctx) => readBlock(d.children ?? [], VHOST_CLUSTER_PLACE, CLUSTER_RULES, vhost.cluster, ctx) },
   dvr: { read: (d, vhost, ctx) => readBlock(d.children ?? [], VHOST_DVR_PLACE, DVR_RULES, vhost.dvr, ctx) },
+  bandcheck: { read: (d, vhost, ctx) => readBlock(d.children ?? [], childPlace(VHOST_PLACE, "bandcheck"), BANDCHECK_RULES, vhost.bandcheck, ctx) },
   transcode: {
     repeat: "each",
     read: (d, vhost, ctx) => {
@@ -1219,6 +1245,7 @@ const ROOT_RULES: BlockRules<RootDraft> = {
         forward: {},
         cluster: {},
         dvr: {},
+        bandcheck: {},
         transcodes: [],
         ingests: [],
       };
@@ -1296,6 +1323,7 @@ function buildConfig(tree: readonly Directive[], file: string): LoadResult {
       forward: { enabled: false, destination: [] },
       cluster: { mode: "local", origin: [], tokenTraverse: false },
       dvr: { ...DVR_DEFAULTS, apply: [...DVR_DEFAULTS.apply] },
+      bandcheck: { ...BANDCHECK_DEFAULTS },
       transcodes: [],
       ingests: [],
     });
@@ -1317,6 +1345,7 @@ function buildConfig(tree: readonly Directive[], file: string): LoadResult {
       forward: { enabled: draft.forward.enabled ?? false, destination: [...(draft.forward.destination ?? [])] },
       cluster: { mode: draft.cluster.mode ?? "local", origin: [...(draft.cluster.origin ?? [])], tokenTraverse: draft.cluster.tokenTraverse ?? false },
       dvr: { ...DVR_DEFAULTS, ...draft.dvr, apply: [...(draft.dvr.apply ?? DVR_DEFAULTS.apply)] },
+      bandcheck: { ...BANDCHECK_DEFAULTS, ...draft.bandcheck },
       transcodes: draft.transcodes.map((t) => ({ ...t, engines: t.engines.map(copyEngine) })),
       ingests: draft.ingests.map(({ unnamed: _unnamed, ...g }) => ({ ...g, input: { ...g.input }, engines: g.engines.map(copyEngine) })),
     });

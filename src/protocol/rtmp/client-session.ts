@@ -107,6 +107,8 @@ export interface RtmpClientEvents {
   media: [msg: RawMessage];
   /** onStatus info objects, with the stream id they came on. */
   status: [info: Amf0Object, streamId: number];
+  /** Any other command from the server (e.g. the bandwidth check's onSrsBandCheck*), after its name and transaction id. */
+  command: [name: string, args: Amf0Value[], streamId: number];
   /** User Control StreamBegin: the server starts sending a stream (RTMP spec 7.1.7). */
   streamBegin: [streamId: number];
   /** User Control StreamEOF: the played stream is over. */
@@ -419,6 +421,11 @@ export class RtmpClient extends EventEmitter<RtmpClientEvents> {
     return this.socket.write(b);
   }
 
+  /** Sends command `name` on the connection (stream 0) with transaction id 0: a call that wants no answer. */
+  sendCommand(name: string, ...args: Amf0Value[]): void {
+    this.send(0, name, 0, ...args);
+  }
+
   private send(streamId: number, name: string, txn: number, ...args: Amf0Value[]): void {
     const csid = streamId === 0 ? ChunkStreamId.Command : ChunkStreamId.Stream;
     this.write(encodeChunks(csid, MessageType.CommandAmf0, streamId, 0, encodeAmf0(name, txn, ...args), this.outChunkSize));
@@ -519,8 +526,10 @@ export class RtmpClient extends EventEmitter<RtmpClientEvents> {
     } else if (name === "onStatus") {
       const info = v[3];
       this.emit("status", (typeof info === "object" && info !== null ? info : {}) as Amf0Object, msg.streamId);
+    } else if (typeof name === "string") {
+      // onBWDone, onFCPublish, onSrsBandCheck*...: for whoever listens.
+      this.emit("command", name, v.slice(2), msg.streamId);
     }
-    // onBWDone, onFCPublish, onFCUnpublish, _checkbw...: nothing to do for a client.
   }
 
   private onUserControl(p: Buffer): void {

@@ -66,6 +66,8 @@ export interface RtmpServerSessionHandler {
   onStreamClosed(session: RtmpServerSession, streamId: number): void;
   /** The session is over; `err` says why when it was not an orderly close. Called once. */
   onClose(session: RtmpServerSession, err: SluiceError | undefined): void;
+  /** Any other command after connect (e.g. the bandwidth check's answers): its name and the values after the transaction id. */
+  onCommand?(session: RtmpServerSession, name: string, args: Amf0Value[]): void;
 }
 
 export interface RtmpServerSessionOptions {
@@ -382,7 +384,9 @@ export class RtmpServerSession {
         return this.onDeleteStream(msg.streamId);
       default:
         // _checkbw, _result/_error to our onBWDone, FCSubscribe, and commands we do not
-        // know: ignored, as SRS and nginx-rtmp do.
+        // know: the application's if it wants them (the bandwidth check), else ignored, as
+        // SRS and nginx-rtmp do.
+        this.handler.onCommand?.(this, name, values.slice(2));
         return;
     }
   }

@@ -56,6 +56,7 @@ const VHOST_OPTION_DEFAULTS = {
     waitKeyframe: true,
     timeJitter: "full",
   },
+  bandcheck: { enabled: false, key: "", interval: 30, limitKbps: 1000 },
   transcodes: [],
   ingests: [],
 };
@@ -631,5 +632,15 @@ describe("SRS's own sample configs' shapes", () => {
     expect(config.vhosts.get("a")!.httpRemux).toMatchObject({ enabled: false, mount: "[vhost]/[app]/[stream].flv" });
     expect(messages(warnings)).toEqual([expect.stringMatching(/asks for HTTP-TS streaming, which Sluice does not serve .*http_remux is off for this vhost/)]);
     expect(() => load("vhost a { http_remux { enabled on; mount [app]/[stream].mp4; } }")).toThrow(/ending in \.flv/);
+  });
+});
+
+describe("bandcheck { }", () => {
+  it("reads SRS 1's block with its defaults, and needs no warning", () => {
+    const { config, warnings } = load('vhost a { bandcheck { enabled on; key "k1"; interval 5; limit_kbps 4000; } } vhost b { bandcheck { enabled on; } }');
+    expect(warnings).toEqual([]);
+    expect(config.vhosts.get("a")!.bandcheck).toEqual({ enabled: true, key: "k1", interval: 5, limitKbps: 4000 });
+    expect(config.vhosts.get("b")!.bandcheck).toEqual({ enabled: true, key: "", interval: 30, limitKbps: 1000 });
+    expect(() => load("vhost a { bandcheck { limit_kbps 0; } }")).toThrow(/limit_kbps/);
   });
 });
