@@ -139,6 +139,8 @@ vhost __defaultVhost__ { }
     const s = await startServer({ confText: text });
     try {
       const onApi = `http://127.0.0.1:${s.ports['api']}/metrics`;
+      // The RTMP port is up before the API's: wait for the API.
+      await s.waitForLog(/api listen at/);
       expect(await (await fetch(onApi)).json()).toEqual({ code: 1090 });
       expect(await canConnect(s.ports['metrics']!)).toBe(false);
       await writeFile(s.confFile, s.confText.replace('exporter { enabled off;', 'exporter { enabled on;'));
